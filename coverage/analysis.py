@@ -1,0 +1,147 @@
+"""The whole pipeline behind one call, shared by the command line and the dashboard.
+
+``load_inputs`` reads what the data step wrote (running it first when files are
+missing and a mirror is known); ``travel_times`` runs the engine once per network and
+season; ``analyse`` turns travel times into gaps for a type and threshold, which is
+cheap and is what moves when a user drags the threshold slider.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import geopandas as gpd
+import pandas as pd
+
+from . import boundaries, communities, gaps, privacy, roads, services, settings, sources, travel
+
+Progress = Callable[[str], None] | None
+
+
+@dataclass(frozen=True)
+class DataPaths:
+    """Where the data step's outputs live for a data folder."""
+
+    data_dir: Path
+
+    @property
+    def districts(self) -> Path:
+        return self.data_dir / settings.DISTRICTS_FILE.relative_to(settings.DATA_DIR)
+
+    @property
+    def communities(self) -> Path:
+        return self.data_dir / settings.COMMUNITIES_FILE.relative_to(settings.DATA_DIR)
+
+    @property
+    def health(self) -> Path:
+        return self.data_dir / settings.HEALTH_FILE.relative_to(settings.DATA_DIR)
+
+    def ready(self) -> bool:
+        return self.districts.exists() and self.communities.exists()
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Everything the engine needs, in EPSG:4326."""
+
+    districts: gpd.GeoDataFrame
+    regions: gpd.GeoDataFrame
+    communities: gpd.GeoDataFrame
+    services: gpd.GeoDataFrame  # exact points: engine side only, never shown publicly as is
+    places: gpd.GeoDataFrame  # settlement points that confidential services are shown at
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Gaps for one choice of service type(s) and threshold (minutes)."""
+
+    service_types: tuple[str, ...]
+    threshold_min: float
+    season: str
+    communities: gpd.GeoDataFrame  # community_gaps
+    districts: pd.DataFrame  # district_summary
+    ranking: pd.DataFrame  # rank_underserved
+    totals: pd.DataFrame  # region_totals
+
+
+def ensure_data(data_dir: Path = settings.DATA_DIR, mirror: Path | None = None, progress: Progress = None) -> DataPaths:
+    """Run the data step if its outputs are missing; return their paths."""
+    paths = DataPaths(Path(data_dir))
+    if not paths.ready():
+        found = settings.mirror_dir(mirror)
+        if progress:
+            progress(f"Preparing data from {found or 'the public sources (download)'} …")
+        sources.run_data_step(found, data_dir=paths.data_dir, download=found is None, progress=progress)
+    return paths
+
+
+def load_inputs(
+    data_dir: Path = settings.DATA_DIR,
+    services_path: Path | None = None,
+    services_table: gpd.GeoDataFrame | None = None,
+    population_path: Path | None = None,
+    include_osm_health: bool = False,
+    mirror: Path | None = None,
+    progress: Progress = None,
+) -> Inputs:
+    """Districts, communities (or a user population layer) and services, validated."""
+    paths = ensure_data(data_dir, mirror, progress)
+    districts = boundaries.load_districts(paths.districts)
+    regions = boundaries.load_regions(paths.districts)
+    comms = communities.load_communities(paths.communities)
+    if population_path is not None:
+        comms = communities.load_user_population(Path(population_path), districts)
+    if services_table is None:
+        services_table = services.load_services(Path(services_path or settings.SERVICES_CSV))
+    svc = services.assign_district_ids(services_table, districts)
+    if include_osm_health and paths.health.exists():
+        health = services.assign_district_ids(services.load_health_facilities(paths.health), districts)
+        svc = gpd.GeoDataFrame(pd.concat([svc, health], ignore_index=True), geometry="geometry", crs=svc.crs)
+    places = privacy.settlement_points(communities.load_communities(paths.communities), districts)
+    return Inputs(districts=districts, regions=regions, communities=comms, services=svc, places=places)
+
+
+def travel_times(
+    inputs: Inputs,
+    season: str = "summer",
+    network_path: Path = settings.DEFAULT_NETWORK,
+    config: settings.Settings | None = None,
+    progress: Progress = None,
+) -> pd.DataFrame:
+    """Minutes from every community to the nearest service of every type present."""
+    if season not in settings.SEASONS:
+        raise ValueError(f"season must be one of {settings.SEASONS}, not {season!r}")
+    network = roads.load_network(Path(network_path), season=season, settings=config, progress=progress)
+    return travel.nearest_service_times(network, inputs.communities, inputs.services, settings=config)
+
+
+def analyse(
+    inputs: Inputs,
+    times: pd.DataFrame,
+    service_type: str | Sequence[str],
+    threshold_min: float = settings.DEFAULT_THRESHOLD_MIN,
+    season: str = "summer",
+    regions: Sequence[str] | None = None,
+) -> Analysis:
+    """Gaps for the chosen type(s) and threshold, optionally limited to some regions."""
+    types = (service_type,) if isinstance(service_type, str) else tuple(service_type)
+    unknown = [t for t in types if t not in settings.SERVICE_TYPES]
+    if unknown:
+        raise ValueError(f"unknown service type(s) {unknown}; choose from {', '.join(settings.SERVICE_TYPES)}")
+    comms = inputs.communities
+    if regions:
+        comms = comms[comms["region"].isin(regions)]
+    per_community = gaps.community_gaps(times, comms, threshold_min, types)
+    district_table = gaps.district_summary(per_community, inputs.districts)
+    ranking = gaps.rank_underserved(per_community, inputs.services)
+    return Analysis(
+        service_types=types,
+        threshold_min=float(threshold_min),
+        season=season,
+        communities=per_community,
+        districts=district_table,
+        ranking=ranking,
+        totals=gaps.region_totals(per_community),
+    )

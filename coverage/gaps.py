@@ -1,0 +1,121 @@
+"""Who is underserved: per community, per district, ranked.
+
+Input is the travel table of :func:`coverage.travel.nearest_service_times` (one row
+per community and service type, minutes by road). A community is *underserved* for a
+threshold when its nearest service of the chosen type(s) is more than ``threshold_min``
+minutes away, or unreachable.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+
+def _as_types(service_type: str | Sequence[str]) -> list[str]:
+    return [service_type] if isinstance(service_type, str) else list(service_type)
+
+
+def community_gaps(
+    times: pd.DataFrame,
+    communities: gpd.GeoDataFrame,
+    threshold_min: float,
+    service_type: str | Sequence[str],
+) -> gpd.GeoDataFrame:
+    """Communities with ``minutes`` to the nearest service of the chosen type(s), the
+    ``service_id`` and ``service_type`` reached, and ``underserved`` (bool).
+
+    With several types, the nearest of any of them counts (e.g. "a shelter or a crisis
+    centre"). Communities with no reachable service get ``minutes = inf``.
+    """
+    types = _as_types(service_type)
+    chosen = times[times["service_type"].isin(types)]
+    if chosen.empty:
+        nearest = pd.DataFrame(
+            {"community_id": communities["community_id"], "minutes": np.inf,
+             "service_id": None, "service_type": None, "access_minutes": np.nan}
+        )
+    else:
+        order = chosen.sort_values(["community_id", "minutes"], kind="stable")
+        nearest = order.drop_duplicates("community_id", keep="first")[
+            ["community_id", "minutes", "service_id", "service_type", "access_minutes"]
+        ]
+    out = communities.merge(nearest, on="community_id", how="left")
+    out["minutes"] = out["minutes"].fillna(np.inf).astype(float)
+    out["underserved"] = ~(out["minutes"] <= float(threshold_min))
+    out["threshold_min"] = float(threshold_min)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=communities.crs)
+
+
+def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
+    """Per district: ``population`` (people), ``population_within`` / ``population_beyond``
+    the threshold, ``share_within`` (0–1), population-weighted ``mean_minutes`` of the
+    reachable, and the ``worst_community`` with its ``worst_minutes``.
+
+    Sorted by people beyond the threshold, most first. ``districts`` (optional) adds
+    districts with no community and today's names/regions from the boundaries table.
+    """
+    frame = pd.DataFrame(gaps.drop(columns="geometry"))
+    frame["pop_within"] = np.where(frame["underserved"], 0, frame["population"])
+    finite = np.isfinite(frame["minutes"])
+    frame["pop_minutes"] = np.where(finite, frame["minutes"] * frame["population"], 0.0)
+    frame["pop_finite"] = np.where(finite, frame["population"], 0)
+    grouped = frame.groupby("district_id", sort=False)
+    summary = grouped.agg(
+        district=("district", "first"),
+        region=("region", "first"),
+        communities=("community_id", "size"),
+        population=("population", "sum"),
+        population_within=("pop_within", "sum"),
+        pop_minutes=("pop_minutes", "sum"),
+        pop_finite=("pop_finite", "sum"),
+        communities_beyond=("underserved", "sum"),
+    )
+    worst_idx = frame.sort_values("minutes", ascending=False, kind="stable").drop_duplicates("district_id").set_index(
+        "district_id"
+    )
+    summary["worst_community"] = worst_idx["name"].reindex(summary.index)
+    summary["worst_minutes"] = worst_idx["minutes"].reindex(summary.index)
+    summary["population_beyond"] = summary["population"] - summary["population_within"]
+    summary["share_within"] = np.where(summary["population"] > 0,
+                                       summary["population_within"] / summary["population"].clip(lower=1), np.nan)
+    summary["mean_minutes"] = np.where(summary["pop_finite"] > 0,
+                                       summary["pop_minutes"] / summary["pop_finite"].clip(lower=1), np.inf)
+    summary = summary.drop(columns=["pop_minutes", "pop_finite"]).reset_index()
+    if districts is not None:
+        names = districts[["district_id", "district", "region"]]
+        summary = names.merge(summary.drop(columns=["district", "region"]), on="district_id", how="left")
+        summary = summary[summary["communities"].notna()]
+    summary["threshold_min"] = float(gaps["threshold_min"].iloc[0]) if len(gaps) else np.nan
+    int_cols = ["communities", "population", "population_within", "population_beyond", "communities_beyond"]
+    summary[int_cols] = summary[int_cols].astype("int64")
+    return summary.sort_values(["population_beyond", "population"], ascending=[False, False]).reset_index(drop=True)
+
+
+def region_totals(gaps: gpd.GeoDataFrame) -> pd.DataFrame:
+    """People within and beyond the threshold per region and overall (last row 'All')."""
+    frame = pd.DataFrame(gaps.drop(columns="geometry"))
+    frame["pop_within"] = np.where(frame["underserved"], 0, frame["population"])
+    totals = frame.groupby("region").agg(population=("population", "sum"), population_within=("pop_within", "sum"))
+    totals.loc["All"] = totals.sum()
+    totals["population_beyond"] = totals["population"] - totals["population_within"]
+    totals["share_within"] = totals["population_within"] / totals["population"].clip(lower=1)
+    return totals.reset_index()
+
+
+def rank_underserved(gaps: gpd.GeoDataFrame, services: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Underserved communities, most people first: name, district, region, population,
+    minutes, and (with ``services``) the nearest service's name and town."""
+    under = pd.DataFrame(gaps[gaps["underserved"]].drop(columns="geometry"))
+    columns = ["community_id", "name", "place", "district", "region", "population", "estimated",
+               "minutes", "service_id", "service_type"]
+    under = under[[c for c in columns if c in under]]
+    if services is not None and len(under):
+        lookup = pd.DataFrame(services)[["service_id", "name", "town"]].rename(
+            columns={"name": "nearest_service", "town": "nearest_service_town"}
+        )
+        under = under.merge(lookup, on="service_id", how="left")
+    return under.sort_values(["population", "minutes"], ascending=[False, False], kind="stable").reset_index(drop=True)

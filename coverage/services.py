@@ -1,0 +1,368 @@
+"""The services table: read, validate row by row, and return a GeoDataFrame.
+
+A services file (CSV, XLSX or GeoJSON) is read as text, checked against one pandera
+schema plus the geographic checks pandera cannot express (coordinates inside
+Tajikistan, latitude/longitude swapped), and only then turned into typed columns.
+Every problem is reported with the file, the row (line number for CSV/XLSX, feature
+number for GeoJSON) and what is wrong; nothing is returned when any row fails.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from . import settings
+
+REQUIRED_COLUMNS: tuple[str, ...] = (
+    "service_id",
+    "name",
+    "organisation",
+    "type",
+    "town",
+    "district",
+    "region",
+    "lon",
+    "lat",
+    "location_precision",
+    "confidential",
+)
+OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "district_id",
+    "capacity",
+    "opened_year",
+    "source",
+    "source_date",
+    "confidence",
+    "note",
+    "closed_date",
+)
+ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ALL_COLUMNS if c not in ("lon", "lat"))
+
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a services list is a few hundred rows; 5 MB is far beyond
+FORMULA_PREFIXES = ("=", "+", "-", "@")
+_TRUE = {"true", "yes", "1", "y", "t"}
+_FALSE = {"false", "no", "0", "n", "f", ""}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with one row (row is the line in the file; 0 = the whole file)."""
+
+    row: int
+    column: str
+    message: str
+    service_id: str = ""
+
+    def __str__(self) -> str:
+        where = "file" if self.row == 0 else f"row {self.row}"
+        ident = f" (service_id {self.service_id})" if self.service_id else ""
+        col = f", column '{self.column}'" if self.column else ""
+        return f"{where}{ident}{col}: {self.message}"
+
+
+class ServicesError(ValueError):
+    """A services file failed validation; ``problems`` lists every row-level issue."""
+
+    def __init__(self, source: str, problems: list[Problem]):
+        self.source = source
+        self.problems = problems
+        shown = "\n".join(f"  - {p}" for p in problems[:50])
+        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{shown}{more}")
+
+
+# --- reading ---------------------------------------------------------------------------
+
+
+def read_table(data: bytes, source_name: str) -> tuple[pd.DataFrame, int]:
+    """Raw bytes of a CSV, XLSX or GeoJSON file → all-text DataFrame and the line
+    number of its first data row (2 for CSV/XLSX with a header, 1 for GeoJSON features).
+
+    Raises ServicesError for an empty file, a file over the size limit, text that is
+    not UTF-8, or a format it cannot read.
+    """
+    if len(data) == 0 or not data.strip():
+        raise ServicesError(source_name, [Problem(0, "", "the file is empty")])
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise ServicesError(
+            source_name,
+            [Problem(0, "", f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")],
+        )
+    suffix = Path(source_name).suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(data, source_name), 2
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        raise ServicesError(
+            source_name,
+            [Problem(line, "", f"the text is not UTF-8 (byte {err.start}); save the file as UTF-8")],
+        ) from None
+    if suffix in (".geojson", ".json"):
+        return _read_geojson(text, source_name), 1
+    try:
+        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as err:
+        raise ServicesError(source_name, [Problem(0, "", f"not a readable CSV file: {err}")]) from None
+    except pd.errors.EmptyDataError:
+        raise ServicesError(source_name, [Problem(0, "", "the file has no header row")]) from None
+    return frame, 2
+
+
+def _read_xlsx(data: bytes, source_name: str) -> pd.DataFrame:
+    try:
+        frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
+    except Exception as err:  # openpyxl raises many kinds for a broken workbook
+        raise ServicesError(source_name, [Problem(0, "", f"not a readable XLSX workbook: {err}")]) from None
+    return frame.astype(str).replace({"nan": "", "None": ""})
+
+
+def _read_geojson(text: str, source_name: str) -> pd.DataFrame:
+    try:
+        doc = json.loads(text)
+        features = doc["features"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ServicesError(source_name, [Problem(0, "", f"not a GeoJSON FeatureCollection: {err}")]) from None
+    records = []
+    for feature in features:
+        props = {k: "" if v is None else str(v) for k, v in (feature.get("properties") or {}).items()}
+        geom = feature.get("geometry") or {}
+        coords = geom.get("coordinates") if geom.get("type") == "Point" else None
+        if coords and len(coords) >= 2:
+            props["lon"], props["lat"] = str(coords[0]), str(coords[1])
+        else:
+            props.setdefault("lon", "")
+            props.setdefault("lat", "")
+        records.append(props)
+    return pd.DataFrame.from_records(records).astype(str) if records else pd.DataFrame()
+
+
+# --- validating ----------------------------------------------------------------------------
+
+
+def _text_schema() -> pa.DataFrameSchema:
+    """Checks on the text columns; coordinates are checked separately (need both at once)."""
+    not_blank = pa.Check(lambda s: s.str.strip() != "", element_wise=False, error="is empty")
+    return pa.DataFrameSchema(
+        {
+            "service_id": pa.Column(str, [not_blank, pa.Check.str_matches(r"^[A-Za-z0-9_.\-]+$",
+                                   error="may hold only letters, digits, '-', '_' and '.'")]),
+            "name": pa.Column(str, not_blank),
+            "type": pa.Column(str, pa.Check.isin(settings.SERVICE_TYPES,
+                              error=f"is not a known service type ({', '.join(settings.SERVICE_TYPES)})")),
+            "location_precision": pa.Column(str, pa.Check.isin(settings.LOCATION_PRECISIONS,
+                                            error=f"must be one of {', '.join(settings.LOCATION_PRECISIONS)}")),
+            "confidential": pa.Column(str, pa.Check.isin(sorted(_TRUE | _FALSE),
+                                      error="must be true or false")),
+            "confidence": pa.Column(str, pa.Check.isin(("",) + settings.CONFIDENCE_LEVELS,
+                                    error=f"must be empty or one of {', '.join(settings.CONFIDENCE_LEVELS)}"),
+                                    required=False),
+        },
+        strict=False,
+    )
+
+
+def _schema_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    """(frame index, column, message) for every failing cell of the pandera schema."""
+    checked = frame.assign(
+        type=frame["type"].str.strip(),
+        location_precision=frame["location_precision"].str.strip(),
+        confidential=frame["confidential"].str.strip().str.lower(),
+        **({"confidence": frame["confidence"].str.strip()} if "confidence" in frame else {}),
+    )
+    try:
+        _text_schema().validate(checked, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+        out = []
+        for index, column, check, value in cases[["index", "column", "check", "failure_case"]].itertuples(index=False):
+            if index is None or pd.isna(index):
+                continue
+            message = str(check)
+            shown = "" if value is None or value == "" else f" ('{value}')"
+            out.append((int(index), str(column), f"{message}{shown}" if message != "is empty" else message))
+        return out
+    return []
+
+
+def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[tuple[int, str, str]], np.ndarray, np.ndarray]:
+    lon = pd.to_numeric(frame["lon"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    lat = pd.to_numeric(frame["lat"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    b = settings.TJ_BOUNDS
+    inside = lon.between(b["lon_min"], b["lon_max"]) & lat.between(b["lat_min"], b["lat_max"])
+    swapped_inside = lat.between(b["lon_min"], b["lon_max"]) & lon.between(b["lat_min"], b["lat_max"])
+    problems: list[tuple[int, str, str]] = []
+    for idx in frame.index[lon.isna() | lat.isna()]:
+        for col, values in (("lon", lon), ("lat", lat)):
+            if pd.isna(values[idx]):
+                raw = frame.at[idx, col].strip()
+                problems.append((idx, col, "is empty" if not raw else f"is not a number ('{raw}')"))
+    bad = ~inside & lon.notna() & lat.notna()
+    for idx in frame.index[bad & swapped_inside]:
+        problems.append((idx, "lat/lon", f"latitude and longitude look swapped (lat={lat[idx]}, lon={lon[idx]}); "
+                                          f"swap them: lat={lon[idx]}, lon={lat[idx]}"))
+    for idx in frame.index[bad & ~swapped_inside]:
+        problems.append((idx, "lat/lon", f"the point (lat={lat[idx]}, lon={lon[idx]}) lies outside Tajikistan"))
+    return problems, lon.to_numpy(), lat.to_numpy()
+
+
+def _formula_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+    problems = []
+    for column in (c for c in TEXT_COLUMNS if c in frame):
+        starts = frame[column].str.lstrip().str[:1].isin(FORMULA_PREFIXES)
+        for idx in frame.index[starts]:
+            problems.append((idx, column, "starts with =, +, - or @, which a spreadsheet would run as a formula"))
+    return problems
+
+
+def validate_services(
+    frame: pd.DataFrame,
+    source_name: str,
+    first_row: int = 2,
+    existing_ids: Iterable[str] = (),
+) -> gpd.GeoDataFrame:
+    """Check an all-text services table and return it typed, as points in EPSG:4326.
+
+    ``first_row`` is the file line of the first data row, so messages name the row a
+    user sees in their editor. ``existing_ids`` are ids already in the store: a new
+    row may not reuse one. Raises :class:`ServicesError` listing every problem.
+    """
+    if frame.empty and len(frame.columns) == 0:
+        raise ServicesError(source_name, [Problem(0, "", "the file is empty")])
+    frame = frame.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    unknown = [c for c in frame.columns if c not in ALL_COLUMNS]
+    file_problems = [Problem(0, c, "required column is missing") for c in missing]
+    file_problems += [Problem(0, c, f"unknown column (known: {', '.join(ALL_COLUMNS)})") for c in unknown]
+    if file_problems:
+        raise ServicesError(source_name, file_problems)
+    if frame.empty:
+        raise ServicesError(source_name, [Problem(0, "", "the file has a header but no rows")])
+    frame = frame.fillna("").astype(str)
+
+    cell_problems = _schema_problems(frame) + _formula_problems(frame)
+    coord_problems, lon, lat = _coordinate_problems(frame)
+    cell_problems += coord_problems
+    ids = frame["service_id"].str.strip()
+    for idx in frame.index[ids.duplicated(keep="first") & (ids != "")]:
+        first = int(frame.index[ids == ids[idx]][0]) + first_row
+        cell_problems.append((idx, "service_id", f"duplicate id '{ids[idx]}' (first used on row {first})"))
+    taken = set(existing_ids)
+    for idx in frame.index[ids.isin(taken)]:
+        cell_problems.append((idx, "service_id", f"id '{ids[idx]}' is already used by a service in the registry"))
+    if cell_problems:
+        problems = sorted(
+            (Problem(idx + first_row, col, msg, ids[idx]) for idx, col, msg in cell_problems),
+            key=lambda p: (p.row, p.column),
+        )
+        raise ServicesError(source_name, problems)
+
+    typed = frame.assign(
+        service_id=ids,
+        type=frame["type"].str.strip(),
+        location_precision=frame["location_precision"].str.strip(),
+        confidential=frame["confidential"].str.strip().str.lower().isin(_TRUE),
+        lon=lon,
+        lat=lat,
+    )
+    for column in OPTIONAL_COLUMNS:
+        if column not in typed:
+            typed[column] = ""
+    typed = typed[list(ALL_COLUMNS)]
+    return gpd.GeoDataFrame(typed, geometry=gpd.points_from_xy(lon, lat), crs=settings.CRS_STORE)
+
+
+def read_services(data: bytes, source_name: str, existing_ids: Iterable[str] = ()) -> gpd.GeoDataFrame:
+    """Bytes of an uploaded services file → validated GeoDataFrame (or ServicesError)."""
+    frame, first_row = read_table(data, source_name)
+    return validate_services(frame, source_name, first_row=first_row, existing_ids=existing_ids)
+
+
+def load_services(
+    path: Path = settings.SERVICES_CSV,
+    districts: gpd.GeoDataFrame | None = None,
+    include_closed: bool = False,
+) -> gpd.GeoDataFrame:
+    """The services list from a CSV/XLSX/GeoJSON file, validated; with ``districts``
+    given, ``district_id`` is filled from the polygon each point lies in."""
+    path = Path(path)
+    services = read_services(path.read_bytes(), str(path))
+    if not include_closed:
+        services = services[services["closed_date"].str.strip() == ""]
+    if districts is not None:
+        services = assign_district_ids(services, districts)
+    return services.reset_index(drop=True)
+
+
+def assign_district_ids(services: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Fill ``district_id`` (and ``region`` when empty) from the district polygon that
+    contains each point; points on no polygon (border seams) take the nearest one."""
+    joined = gpd.sjoin_nearest(
+        services.drop(columns=["district_id"]).to_crs(settings.CRS_METRIC),
+        districts[["district_id", "geometry"]].to_crs(settings.CRS_METRIC),
+        how="left",
+        max_distance=20_000,
+    )
+    joined = joined[~joined.index.duplicated(keep="first")]
+    out = services.copy()
+    out["district_id"] = joined["district_id"].fillna("").astype(str).to_numpy()
+    return out
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells that a spreadsheet would run as formulas get a leading apostrophe.
+
+    Apply to every CSV/XLSX export (OWASP "CSV injection")."""
+    out = frame.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            text = out[column].astype("string")
+            risky = text.str.lstrip().str[:1].isin(FORMULA_PREFIXES).fillna(False)
+            out[column] = out[column].where(~risky, "'" + text)
+    return out
+
+
+def load_health_facilities(path: Path = settings.HEALTH_FILE) -> gpd.GeoDataFrame:
+    """OpenStreetMap hospitals and clinics as a services-shaped layer (type ``medical``).
+
+    Written by the data step; an optional layer because OSM coverage is incomplete."""
+    import pyogrio
+
+    layer = pyogrio.read_dataframe(path)
+    layer = layer.to_crs(settings.CRS_STORE)
+    points = layer.geometry.representative_point()
+    out = gpd.GeoDataFrame(
+        {
+            "service_id": "osm-" + layer["osm_type"].astype(str) + "-" + layer["osm_id"].astype(str)
+            if "osm_id" in layer
+            else "osm-" + layer.index.astype(str),
+            "name": layer.get("name", pd.Series("", index=layer.index)).fillna("").astype(str),
+            "organisation": "OpenStreetMap health facility",
+            "type": "medical",
+            "town": layer.get("addr:city", pd.Series("", index=layer.index)).fillna("").astype(str),
+            "district": layer.get("district", pd.Series("", index=layer.index)).fillna("").astype(str),
+            "region": layer.get("region", pd.Series("", index=layer.index)).fillna("").astype(str),
+            "lon": points.x.to_numpy(),
+            "lat": points.y.to_numpy(),
+            "location_precision": "exact",
+            "confidential": False,
+            "source": "© OpenStreetMap contributors (ODbL), HOT export",
+        },
+        geometry=points.to_numpy(),
+        crs=settings.CRS_STORE,
+    )
+    for column in ALL_COLUMNS:
+        if column not in out:
+            out[column] = ""
+    return out[list(ALL_COLUMNS) + ["geometry"]]
