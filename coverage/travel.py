@@ -1,0 +1,267 @@
+"""Travel times from communities to the nearest service of each type, and point-to-point routes.
+
+Model (see docs/ARCHITECTURE.md): minutes(community → nearest service of a type) =
+access(community → its road node) + road minutes + access(service's road node → service),
+or the straight-line access time straight to a service when that is shorter. Access time =
+straight-line metres × ``access_detour_factor`` ÷ access speed.
+
+Travel runs from a community *to* a service, so the search runs backwards: one multi-source
+Dijkstra per service type over the transposed minutes matrix, starting from one virtual node
+per service whose edge into the service's road node weighs that service's access minutes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse
+from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
+
+from coverage import settings as cfg
+from coverage.roads import RoutingNetwork, points_xy, snap_xy
+from coverage.settings import Settings, load_settings
+
+TIMES_COLUMNS = (
+    "community_id", "service_type", "minutes", "service_id", "access_minutes",
+    "network_minutes", "direct",
+)
+
+
+# --- access -----------------------------------------------------------------------------
+
+
+def access_speed_kph(network: RoutingNetwork, settings: Settings) -> float:
+    """Off-network speed (km/h): driving local roads on a sparse trunk network, else walking."""
+    return settings.access_speed_sparse_kph if network.sparse else settings.access_speed_dense_kph
+
+
+def access_minutes(distance_m: Any, network: RoutingNetwork, settings: Settings) -> np.ndarray:
+    """Minutes to cover straight-line ``distance_m`` (metres) off the road network."""
+    metres = np.asarray(distance_m, dtype=float) * settings.access_detour_factor
+    return metres / (access_speed_kph(network, settings) * 1000.0 / 60.0)
+
+
+# --- engine -----------------------------------------------------------------------------
+
+
+def with_virtual_sources(
+    matrix_t: scipy.sparse.csr_array, source_nodes: np.ndarray, source_offsets: np.ndarray
+) -> scipy.sparse.csr_array:
+    """``matrix_t`` plus one row per source: virtual node ``n + i`` → ``source_nodes[i]``
+    weighing ``source_offsets[i]`` minutes. Built by appending CSR rows (no re-sorting)."""
+    m = matrix_t if isinstance(matrix_t, scipy.sparse.csr_array) else scipy.sparse.csr_array(matrix_t)
+    n, k = m.shape[0], len(source_nodes)
+    indptr = np.concatenate([m.indptr, m.indptr[-1] + np.arange(1, k + 1, dtype=m.indptr.dtype)])
+    indices = np.concatenate([m.indices, np.asarray(source_nodes, dtype=m.indices.dtype)])
+    data = np.concatenate([m.data, np.asarray(source_offsets, dtype=float)])
+    return scipy.sparse.csr_array((data, indices, indptr), shape=(n + k, n + k))
+
+
+def multi_source_minutes(
+    matrix_t: scipy.sparse.csr_array, source_nodes: np.ndarray, source_offsets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Minutes from every node to the nearest source, and which source, in one Dijkstra.
+
+    ``matrix_t``: transposed minutes matrix (``matrix_t[j, i]`` = minutes of road i → j), so a
+    search *from* the sources over it gives times *to* them. ``source_offsets``: minutes added
+    at each source (its own off-road access). Returns ``(dist, nearest)``: ``dist[i]`` minutes
+    (``inf`` when no source is reachable) and ``nearest[i]`` the position in ``source_nodes``
+    (-1 when unreachable).
+    """
+    source_nodes = np.asarray(source_nodes, dtype=np.int64)
+    source_offsets = np.asarray(source_offsets, dtype=float)
+    n, k = matrix_t.shape[0], len(source_nodes)
+    if k == 0:
+        return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    if source_offsets.shape != source_nodes.shape:
+        raise ValueError("source_nodes and source_offsets must have the same length")
+    if not (np.isfinite(source_offsets).all() and (source_offsets >= 0).all()):
+        raise ValueError("source offsets must be finite, non-negative minutes")
+    if source_nodes.min() < 0 or source_nodes.max() >= n:
+        raise ValueError("source node index out of range")
+    graph = with_virtual_sources(matrix_t, source_nodes, source_offsets)
+    dist, _pred, sources = dijkstra(
+        graph, directed=True, indices=np.arange(n, n + k), min_only=True,
+        return_predecessors=True,
+    )
+    nearest = np.where(sources[:n] >= n, sources[:n] - n, -1).astype(np.int64)
+    return dist[:n], nearest
+
+
+# --- nearest services -------------------------------------------------------------------
+
+
+def _service_types(services: pd.DataFrame) -> list[str]:
+    """Types present, in ``SERVICE_TYPES`` order, then any others alphabetically."""
+    present = set(services["type"].dropna().astype(str))
+    known = [t for t in cfg.SERVICE_TYPES if t in present]
+    return known + sorted(present - set(known))
+
+
+def _nearest_of_type(
+    network: RoutingNetwork,
+    com_node: np.ndarray,
+    com_xy: np.ndarray,
+    com_access: np.ndarray,
+    services: pd.DataFrame,
+    settings: Settings,
+) -> dict[str, np.ndarray]:
+    """Columns for one service type (arrays aligned with the communities)."""
+    n_com = len(com_node)
+    svc_xy = points_xy(services)
+    ok = np.isfinite(svc_xy).all(axis=1)
+    svc_xy, svc_ids = svc_xy[ok], services["service_id"].to_numpy(dtype=object)[ok]
+    minutes = np.full(n_com, np.inf)
+    access = np.full(n_com, np.nan)
+    road = np.full(n_com, np.inf)
+    chosen = np.full(n_com, -1, dtype=np.int64)
+    direct = np.zeros(n_com, dtype=bool)
+    if len(svc_xy):
+        svc_node, svc_dist = snap_xy(network, svc_xy)
+        svc_access = access_minutes(svc_dist, network, settings)
+        dist, via = multi_source_minutes(network.matrix_t, svc_node, svc_access)
+        on_net = com_node >= 0
+        net_total = np.full(n_com, np.inf)
+        net_via = np.full(n_com, -1, dtype=np.int64)
+        net_total[on_net] = com_access[on_net] + dist[com_node[on_net]]
+        net_via[on_net] = via[com_node[on_net]]
+        # Straight to the nearest service of the type, when that beats the road.
+        has_xy = np.isfinite(com_xy).all(axis=1)
+        direct_min = np.full(n_com, np.inf)
+        direct_via = np.full(n_com, -1, dtype=np.int64)
+        if has_xy.any():
+            d, j = cKDTree(svc_xy).query(com_xy[has_xy], k=1)
+            direct_min[has_xy] = access_minutes(d, network, settings)
+            direct_via[has_xy] = j
+        direct = direct_min < net_total
+        minutes = np.where(direct, direct_min, net_total)
+        chosen = np.where(direct, direct_via, net_via)
+        reached = np.isfinite(minutes)
+        by_road = reached & ~direct
+        svc_leg = np.where(by_road, svc_access[np.maximum(net_via, 0)], 0.0)
+        access = np.where(direct, direct_min, np.where(by_road, com_access + svc_leg, np.nan))
+        road = np.where(direct, 0.0, np.where(by_road, np.maximum(net_total - access, 0.0), np.inf))
+        chosen = np.where(reached, chosen, -1)
+    service_id = np.full(n_com, None, dtype=object)
+    service_id[chosen >= 0] = svc_ids[chosen[chosen >= 0]]
+    return {"minutes": minutes, "service_id": service_id, "access_minutes": access,
+            "network_minutes": road, "direct": direct}
+
+
+def nearest_service_times(
+    network: RoutingNetwork,
+    communities: pd.DataFrame,
+    services: pd.DataFrame,
+    settings: Settings | None = None,
+) -> pd.DataFrame:
+    """Minutes from every community to the nearest service of each type present.
+
+    ``communities``: GeoDataFrame with ``community_id`` and point geometry; ``services``:
+    GeoDataFrame with ``service_id``, ``type`` and point geometry (any CRS; EPSG:4326 if unset).
+    One row per (community, service type), columns:
+
+    - ``minutes``: total minutes (``inf`` when no service of the type can be reached);
+    - ``service_id``: the nearest service (None when unreachable);
+    - ``access_minutes``: minutes off the road network (community leg + service leg, or the
+      whole trip when going straight is faster);
+    - ``network_minutes``: minutes on the road network (0 when ``direct``; ``inf`` unreachable);
+    - ``direct``: True when the straight-line trip beat the road.
+
+    ``minutes = access_minutes + network_minutes`` for every reached row.
+    """
+    settings = settings if settings is not None else load_settings()
+    for frame, column in ((communities, "community_id"), (services, "service_id"),
+                          (services, "type")):
+        if column not in frame.columns:
+            raise KeyError(f"missing column {column!r}")
+    com_xy = points_xy(communities)
+    com_node, com_dist = snap_xy(network, com_xy)
+    com_access = access_minutes(com_dist, network, settings)
+    community_ids = communities["community_id"].to_numpy()
+    frames = []
+    for stype in _service_types(services):
+        cols = _nearest_of_type(
+            network, com_node, com_xy, com_access,
+            services[services["type"].astype(str) == stype], settings,
+        )
+        frames.append(pd.DataFrame({"community_id": community_ids, "service_type": stype, **cols}))
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in TIMES_COLUMNS})
+    return pd.concat(frames, ignore_index=True)[list(TIMES_COLUMNS)]
+
+
+# --- point-to-point routes --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Route:
+    """A fastest road route between two named network nodes."""
+
+    minutes: float
+    km: float
+    towns: list[str]  # named nodes on the way, origin and destination included
+    nodes: np.ndarray  # node indices (rows of the network matrices) along the path
+
+
+_APOSTROPHES = re.compile(r"[’'`ʼʻ‘´]")
+_SEPARATORS = re.compile(r"[\s\-‐–—_/]+")
+_BRACKETS = re.compile(r"\([^)]*\)")
+
+
+def normalise_name(name: str) -> str:
+    """Case-, accent- and apostrophe-insensitive form: "Kŭlob" → "kulob", "Mŭ’minobod" →
+    "muminobod" (NFKD, combining marks and apostrophes removed, dashes as spaces)."""
+    decomposed = unicodedata.normalize("NFKD", str(name))
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    stripped = _APOSTROPHES.sub("", stripped).casefold()
+    return _SEPARATORS.sub(" ", stripped).strip()
+
+
+def _without_brackets(name: str) -> str:
+    return _SEPARATORS.sub(" ", _BRACKETS.sub(" ", name)).strip()
+
+
+def find_node(network: RoutingNetwork, place: str) -> int:
+    """Index of the node named ``place`` (accent/case-insensitive; "(…)" parts optional).
+
+    Raises ValueError naming close matches when no node has that name.
+    """
+    wanted = normalise_name(place)
+    names = [normalise_name(n) for n in network.node_names]
+    for candidates in (names, [_without_brackets(n) for n in names]):
+        hits = [i for i, n in enumerate(candidates) if n and n == wanted]
+        if hits:
+            return hits[0]
+    named = sorted({str(n) for n in network.node_names if n})
+    by_norm = {normalise_name(n): n for n in named}
+    close = difflib.get_close_matches(wanted, list(by_norm), n=5, cutoff=0.6)
+    hint = f"; did you mean {', '.join(repr(by_norm[c]) for c in close)}?" if close else ""
+    raise ValueError(
+        f"no place named {place!r} on the {network.season or 'road'} network "
+        f"({len(named)} named places; places cut off in this season are not on it){hint}"
+    )
+
+
+def route(network: RoutingNetwork, origin: str, destination: str) -> Route:
+    """Fastest route between two named places on ``network`` (its season is built in).
+
+    Minutes from the ``matrix``, km from ``length_m`` along the same edges.
+    """
+    start, end = find_node(network, origin), find_node(network, destination)
+    dist, pred = dijkstra(network.matrix, directed=True, indices=start, return_predecessors=True)
+    if not np.isfinite(dist[end]):
+        raise ValueError(f"no road from {origin!r} to {destination!r} on this network")
+    path = [end]
+    while path[-1] != start:
+        path.append(int(pred[path[-1]]))
+    nodes = np.array(path[::-1], dtype=np.int64)
+    metres = np.asarray(network.length_m[nodes[:-1], nodes[1:]]).sum() if len(nodes) > 1 else 0.0
+    towns = [str(network.node_names[i]) for i in nodes if network.node_names[i]]
+    return Route(minutes=float(dist[end]), km=float(metres) / 1000.0, towns=towns, nodes=nodes)
