@@ -36,6 +36,7 @@ REQUIRED_COLUMNS: tuple[str, ...] = (
     "confidential",
 )
 OPTIONAL_COLUMNS: tuple[str, ...] = (
+    "org",  # short organisation name for reach figures; empty → organisation
     "district_id",
     "capacity",
     "opened_year",
@@ -280,6 +281,7 @@ def validate_services(
         if column not in typed:
             typed[column] = ""
     typed = typed[list(ALL_COLUMNS)]
+    typed["org"] = typed["org"].where(typed["org"].str.strip() != "", typed["organisation"])
     return gpd.GeoDataFrame(typed, geometry=gpd.points_from_xy(lon, lat), crs=settings.CRS_STORE)
 
 

@@ -201,3 +201,30 @@ COMMUNITY_PLACE_WEIGHTS: Mapping[str, float] = MappingProxyType(
 GEONAMES_MATCH_RADIUS_KM = 3.0
 GEONAMES_MATCH_RADIUS_CITY_KM = 8.0
 GEONAMES_MATCH_MIN_SIMILARITY = 0.75
+# Whatever the names (towns renamed since GeoNames recorded them), points this close are
+# one place: any OSM place / an OSM city or town.
+GEONAMES_MATCH_ANY_NAME_KM = 0.5
+GEONAMES_MATCH_ANY_NAME_TOWN_KM = 1.0
+
+# --- store and sign-in ----------------------------------------------------------------
+# (added for coverage/store.py and coverage/auth.py; both files live in the git-ignored
+# /private/ folder and hold exact shelter points, addresses and password hashes)
+STORE_PATH = PROJECT_ROOT / "private" / "registry.gpkg"  # overridden by env COVERAGE_STORE
+STORE_BUSY_TIMEOUT_MS = 15_000  # how long a writer waits for another writer's transaction
+# Owner (organisation key) of each shipped service, by service_id prefix; the rest are the
+# project's own rows, editable by admins only.
+SEED_OWNERS: Mapping[str, str] = MappingProxyType(
+    {"SGH-GUL-": "gulrukhsor", "KHT-GHM-": "ghamkhori", "KHT-NK-": "najoti-kudakon"}
+)
+DEFAULT_OWNER_ORG = "project"
+MAX_ADDRESS_CHARS = 500
+
+USERS_FILE = PROJECT_ROOT / "private" / "users.yaml"  # overridden by env COVERAGE_USERS
+USER_ROLES: tuple[str, ...] = ("staff", "admin")
+MAX_FAILED_LOGINS = 5  # failed passwords in a row before a username is locked out …
+LOCKOUT_MINUTES = 15  # … for this long (counted from the last failure)
+MIN_PASSWORD_LENGTH = 10
+SESSION_HOURS = 12  # lifetime of a signed session token (cookie)
+MIN_COOKIE_SECRET_CHARS = 32
+ORG_KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"  # organisation keys: owner_org, users' organisation
+USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{1,63}$"

@@ -154,8 +154,26 @@ MISSION_ROWS = [
     ("KHT-NK-SHG-KHO", "Khovaling", "Khovaling"),
 ]
 
+# Short organisation names for reach figures (a funder asks "how many people can reach
+# Ghamkhori?", not "… the Crisis Center of Public Organization Ghamkhori").
+ORG_PATTERNS: list[tuple[str, str]] = [
+    ("Gulrukhsor", "Gulrukhsor"), ("Ghamkhori", "Ghamkhori"), ("Najoti Kudakon", "Najoti Kudakon"),
+    ("OSCE-established Women's Resource Centre", "OSCE Women's Resource Centres"),
+    ("Ministry of Internal Affairs", "Police (Ministry of Internal Affairs)"),
+    ("State lawyer", "State legal aid"), ("Committee on Women and Family Affairs", "Committee on Women and Family Affairs"),
+    ("Women and family affairs", "Committee on Women and Family Affairs"),
+    ("Woman and Society", "Woman and Society (Zanon va Jomea)"), ("Dilafruz", "Dilafruz"), ("Hamroz", "Hamroz"),
+    ("Mahbuba", "Mahbuba"), ("Bonuvoni Fardo", "Bonuvoni Fardo"), ("Khairkhohi Zamon", "Khairkhohi Zamon"),
+    ("Bonuvoni Pyanj", "Bonuvoni Pyanj"), ("Chashma", "Chashma"), ("Yovon district hospital", "Yovon district hospital"),
+]
+
+
+def _org(organisation: str) -> str:
+    return next((short for pattern, short in ORG_PATTERNS if pattern in organisation), organisation)
+
+
 COLUMNS = [
-    "service_id", "name", "organisation", "type", "town", "district", "region", "lon", "lat",
+    "service_id", "name", "organisation", "org", "type", "town", "district", "region", "lon", "lat",
     "location_precision", "confidential", "capacity", "opened_year", "source", "source_date",
     "confidence", "note",
 ]
@@ -174,7 +192,8 @@ def _row(service_id, name, organisation, stype, town_key, precision, district, r
          opened, source, source_date, confidence, note) -> dict[str, str]:
     _, town_name, lat, lon = PLACES[town_key]
     return {
-        "service_id": service_id, "name": name, "organisation": organisation, "type": stype,
+        "service_id": service_id, "name": name, "organisation": organisation, "org": _org(organisation),
+        "type": stype,
         "town": town_name, "district": district, "region": region, "lon": f"{lon:.5f}", "lat": f"{lat:.5f}",
         "location_precision": precision, "confidential": "true" if stype == "shelter" else "false",
         "capacity": capacity, "opened_year": opened, "source": source, "source_date": source_date,
