@@ -64,15 +64,13 @@ def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
     Every confidential row is moved to the nearest settlement point in ``places`` (see
     :func:`settlement_points`) and marked ``settlement`` (or kept at ``district`` when it
     was only known to district level), whatever precision it was recorded at, so a
-    mislabelled exact point cannot slip through. With no ``places``, rows recorded at
-    ``exact`` precision cannot be made safe and are dropped; settlement- or
-    district-level rows keep their town-level point.
+    mislabelled exact point cannot slip through. With no ``places`` no confidential
+    point can be made safe, so confidential rows are dropped rather than shown.
     """
     out = services.copy()
     confidential = out["confidential"].astype(bool).to_numpy()
-    exact = (out["location_precision"].astype(str) == "exact").to_numpy()
     if places is None or places.empty:
-        out = out[~(confidential & exact)]
+        out = out[~confidential]
     else:
         to_move = confidential
         if to_move.any():

@@ -1,0 +1,61 @@
+"""Map: who can reach help within the threshold, by district, in Khatlon and Sughd."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+import ui
+from coverage import maps
+
+_ = ui._
+
+st.set_page_config(page_title=_("Crisis services coverage — Tajikistan"), page_icon="🗺️", layout="wide")
+st.title(_("Who can reach help? Women's crisis services in Tajikistan"))
+
+choice = ui.sidebar()
+result = ui.current_analysis(choice)
+if result is None:
+    st.stop()
+
+totals = result.totals.set_index("region").loc["All"]
+phrase = ui.type_phrase(result.service_types)
+col_within, col_beyond, col_share = st.columns(3)
+col_within.metric(_("People within {t:g} min of a {p}").format(t=choice.threshold_min, p=phrase),
+                  ui.fmt_people(totals["population_within"]))
+col_beyond.metric(_("People beyond {t:g} min").format(t=choice.threshold_min),
+                  ui.fmt_people(totals["population_beyond"]))
+col_share.metric(_("Share within reach"), f"{totals['share_within']:.0%}")
+
+worst = result.districts.head(5)
+st.markdown(
+    "**" + _("Five districts with most people beyond {t:g} min:").format(t=choice.threshold_min) + "** "
+    + " · ".join(f"{row.district} ({ui.fmt_people(row.population_beyond)} people, {row.share_within:.0%} within)"
+                 for row in worst.itertuples())
+)
+st.caption(_("People: 2020 census by district; village figures are estimates shared out from district totals. "
+             "Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
+           .format(season=choice.season))
+
+fmap = maps.coverage_map(
+    ui.display_districts(), result.districts, result.communities, ui.public_services(),
+    choice.threshold_min, result.service_types, tiles=choice.tiles,
+)
+clicked = st_folium(fmap, height=680, use_container_width=True, returned_objects=["last_active_drawing"],
+                    key="overview_map")
+
+feature = (clicked or {}).get("last_active_drawing") or {}
+props = feature.get("properties") or {}
+if props.get("district_id"):
+    row = result.districts[result.districts["district_id"] == props["district_id"]]
+    if len(row):
+        d = row.iloc[0]
+        st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
+        c1, c2, c3, c4 = st.columns(4)
+        c1.metric(_("Population (census 2020)"), ui.fmt_people(d["population"]))
+        c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), ui.fmt_people(d["population_within"]))
+        c3.metric(_("Beyond"), ui.fmt_people(d["population_beyond"]))
+        c4.metric(_("Farthest community"), f"{d['worst_community']}", ui.fmt_minutes(d["worst_minutes"]),
+                  delta_color="off")
+else:
+    st.caption(_("Click a district on the map to see its figures."))

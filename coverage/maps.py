@@ -1,0 +1,306 @@
+"""Folium maps for the dashboard and for offline HTML exports (no Streamlit here).
+
+Everything drawn is vector data (district choropleth, one GeoJSON layer of community
+points, one small layer per service type) so the map still shows districts, services
+and labels on a plain background when tiles cannot load. Leaflet itself is loaded from
+the project's own copy under ``static/`` (``LEAFLET_BASE_URL``) rather than a CDN, and
+the legend is plain HTML, so nothing on the map needs the internet except the tiles.
+
+Services passed in must already have gone through :func:`coverage.privacy.public_services`
+for a public view.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+from typing import Sequence
+
+import folium
+import geopandas as gpd
+import mapclassify
+import numpy as np
+import pandas as pd
+from branca.element import MacroElement, Template
+
+from . import settings
+
+LEAFLET_BASE_URL = os.environ.get("COVERAGE_LEAFLET_URL", "/app/static/vendor/leaflet")
+TILES_URL = os.environ.get("COVERAGE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
+TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+CENTER_KHATLON_SUGHD = (38.85, 69.3)  # lat, lon between the two regions
+ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
+DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance for drawing
+
+ATTRIBUTION = (
+    "Roads, settlements, health facilities: &copy; OpenStreetMap contributors (ODbL) · "
+    "Boundaries: geoBoundaries (ODbL, from OpenStreetMap) · Towns: GeoNames (CC BY 4.0) · "
+    "Population: Agency on Statistics of Tajikistan, Census 2020 · "
+    "Services: project list from NGO, OSCE, UN and press sources (see About the data)"
+)
+
+# type → (label, colour, symbol); colours from ColorBrewer Set1/Dark2, distinct for colour-blind users
+SERVICE_STYLE: dict[str, tuple[str, str, str]] = {
+    "shelter": ("Shelter", "#7b2d8e", "H"),
+    "crisis_centre": ("Crisis centre", "#d7301f", "✚"),
+    "resource_centre": ("Resource centre", "#1b9e77", "R"),
+    "support_service": ("Support service", "#d95f02", "S"),
+    "self_help_group": ("Self-help group", "#e7298a", "G"),
+    "legal_aid": ("Legal aid", "#386cb0", "§"),
+    "psychosocial": ("Psychosocial", "#66a61e", "P"),
+    "medical": ("Medical", "#e6ab02", "+"),
+    "police_unit": ("Police unit", "#444444", "★"),
+}
+
+MINUTE_BINS: tuple[float, ...] = (30, 60, 120, 240)
+MINUTE_COLOURS: tuple[str, ...] = ("#1a9850", "#a6d96a", "#fee08b", "#f46d43", "#a50026")
+UNREACHABLE_COLOUR = "#4d4d4d"
+SHARE_BINS: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
+SHARE_COLOURS: tuple[str, ...] = ("#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850")
+
+
+def minute_labels() -> list[str]:
+    edges = (0,) + MINUTE_BINS
+    labels = [f"{a:g}–{b:g} min" for a, b in zip(edges[:-1], edges[1:])]
+    return labels + [f"over {MINUTE_BINS[-1]:g} min"]
+
+
+def minute_colours(minutes: pd.Series) -> np.ndarray:
+    """Colour per community by minutes class (mapclassify.UserDefined); grey if unreachable."""
+    values = minutes.to_numpy(dtype=float)
+    finite = np.isfinite(values)
+    colours = np.full(values.shape, UNREACHABLE_COLOUR, dtype=object)
+    if finite.any():
+        classes = mapclassify.UserDefined(values[finite], bins=list(MINUTE_BINS)).yb
+        colours[finite] = np.asarray(MINUTE_COLOURS, dtype=object)[classes]
+    return colours
+
+
+def share_colour(share: float) -> str:
+    if share is None or not math.isfinite(share):
+        return "#cccccc"
+    return SHARE_COLOURS[int(np.searchsorted(SHARE_BINS, share, side="left").clip(0, len(SHARE_BINS) - 1))]
+
+
+def display_districts(districts: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_SIMPLIFY_M) -> gpd.GeoDataFrame:
+    """District polygons simplified for drawing (metres, EPSG:32642), back in EPSG:4326."""
+    metric = districts.to_crs(settings.CRS_METRIC)
+    metric = metric.set_geometry(metric.geometry.simplify(tolerance_m, preserve_topology=True))
+    return metric.to_crs(settings.CRS_STORE)
+
+
+def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SUGHD,
+             zoom: float = ZOOM_KHATLON_SUGHD) -> folium.Map:
+    """A Leaflet map that loads Leaflet from the project's static folder, with an
+    optional OpenStreetMap tile background."""
+    fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True,
+                      zoom_snap=0.25, zoom_delta=0.5)
+    fmap.default_js = [("leaflet", f"{LEAFLET_BASE_URL}/leaflet.js")]
+    fmap.default_css = [("leaflet_css", f"{LEAFLET_BASE_URL}/leaflet.css")]
+    if tiles and TILES_URL.lower() not in ("", "none", "off"):
+        folium.TileLayer(TILES_URL, attr=TILES_ATTRIBUTION, name="OpenStreetMap background", max_zoom=18).add_to(fmap)
+    _Attribution(ATTRIBUTION).add_to(fmap)
+    return fmap
+
+
+class _Attribution(MacroElement):
+    """Adds the data sources to Leaflet's attribution control."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.attributionControl.setPrefix('Leaflet');
+        {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, text: str):
+        super().__init__()
+        self._name = "Attribution"
+        self.text = text
+
+
+class _Legend(MacroElement):
+    """A plain-HTML legend in a corner of the map (no d3 or other script needed)."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function() {
+          var legend = L.control({position: {{ this.position|tojson }}});
+          legend.onAdd = function() {
+            var div = L.DomUtil.create('div', 'coverage-legend');
+            div.innerHTML = {{ this.html|tojson }};
+            div.style.background = 'rgba(255,255,255,0.92)';
+            div.style.padding = '6px 8px';
+            div.style.font = '12px/1.35 sans-serif';
+            div.style.borderRadius = '4px';
+            div.style.boxShadow = '0 1px 4px rgba(0,0,0,0.3)';
+            return div;
+          };
+          legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}"""
+    )
+
+    def __init__(self, html_text: str, position: str = "topright"):
+        super().__init__()
+        self._name = "Legend"
+        self.html = html_text
+        self.position = position
+
+
+def _swatch(colour: str, label: str, shape: str = "square") -> str:
+    radius = "50%" if shape == "circle" else "2px"
+    return (f'<div><span style="display:inline-block;width:12px;height:12px;background:{colour};'
+            f'border-radius:{radius};margin-right:5px;vertical-align:middle;border:1px solid #555"></span>'
+            f"{html.escape(label)}</div>")
+
+
+def legend_html(threshold_min: float, service_types: Sequence[str]) -> str:
+    types = " or ".join(SERVICE_STYLE[t][0].lower() for t in service_types)
+    parts = [f"<b>Districts: people within {threshold_min:g} min</b><br>of a {html.escape(types)}"]
+    edges = (0.0,) + SHARE_BINS
+    parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
+    parts.append("<b>Communities: minutes to nearest</b>")
+    parts += [_swatch(c, label, "circle") for c, label in zip(MINUTE_COLOURS, minute_labels())]
+    parts.append(_swatch(UNREACHABLE_COLOUR, "no road route", "circle"))
+    parts.append("<b>Services</b>")
+    parts += [
+        f'<div><span style="color:{colour};font-weight:bold;display:inline-block;width:14px">{symbol}</span>'
+        f"{html.escape(label)}</div>"
+        for key, (label, colour, symbol) in SERVICE_STYLE.items()
+        if key in service_types
+    ]
+    parts.append('<span style="color:#555">Other types: layer control (top right).<br>'
+                 "Dashed ring: place known to district only.</span>")
+    parts.append('<br><i style="color:#555">Rural populations are estimates.<br>Road network is approximate.</i>')
+    return "".join(parts)
+
+
+def _service_icon(service_type: str, approximate: bool) -> folium.DivIcon:
+    label, colour, symbol = SERVICE_STYLE.get(service_type, (service_type, "#000000", "?"))
+    border = "dashed" if approximate else "solid"
+    return folium.DivIcon(
+        icon_size=(22, 22),
+        icon_anchor=(11, 11),
+        html=(f'<div title="{html.escape(label)}" style="width:20px;height:20px;border-radius:50%;background:#fff;'
+              f"border:2px {border} {colour};color:{colour};font:bold 13px/20px sans-serif;text-align:center\">"
+              f"{symbol}</div>"),
+    )
+
+
+def add_districts(fmap: folium.Map, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float) -> None:
+    """District choropleth: share of people within the threshold, with a tooltip."""
+    merged = districts[["district_id", "district", "region", "geometry"]].merge(
+        summary[["district_id", "population", "population_within", "population_beyond", "share_within",
+                 "worst_community", "worst_minutes"]],
+        on="district_id", how="left",
+    )
+    merged["share_pct"] = (merged["share_within"] * 100).round(0)
+    merged["fill"] = [share_colour(s) for s in merged["share_within"]]
+    for column in ("population", "population_within", "population_beyond"):
+        merged[column] = merged[column].fillna(0).astype(int)
+    merged["within_text"] = merged["population_within"].map("{:,}".format)
+    merged["beyond_text"] = merged["population_beyond"].map("{:,}".format)
+    merged["population_text"] = merged["population"].map("{:,}".format)
+    merged["share_text"] = merged["share_pct"].map(lambda v: "n/a" if pd.isna(v) else f"{v:.0f}%")
+    merged["worst_text"] = [
+        "" if pd.isna(name) else f"{name} ({'unreachable' if not math.isfinite(m) else f'{m:.0f} min'})"
+        for name, m in zip(merged["worst_community"], merged["worst_minutes"].fillna(np.inf))
+    ]
+    data = merged.drop(columns=["worst_minutes", "share_within", "worst_community"])
+    folium.GeoJson(
+        data.to_json(drop_id=True),
+        name=f"Districts: share within {threshold_min:g} min",
+        style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#333333", "weight": 1,
+                                  "fillOpacity": 0.55},
+        highlight_function=lambda f: {"weight": 3, "color": "#000000"},
+        tooltip=folium.GeoJsonTooltip(
+            fields=["district", "region", "share_text", "within_text", "beyond_text", "population_text", "worst_text"],
+            aliases=["District", "Region", f"Share within {threshold_min:g} min", "People within",
+                     "People beyond", "Population (census 2020)", "Farthest community"],
+            sticky=True,
+        ),
+    ).add_to(fmap)
+
+
+def add_communities(fmap: folium.Map, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
+    """One canvas layer of community points coloured by minutes to the nearest service."""
+    points = gaps[["name", "district", "population", "estimated", "minutes", "geometry"]].copy()
+    points["colour"] = minute_colours(points["minutes"])
+    points["minutes_text"] = [f"{m:.0f} min" if math.isfinite(m) else "no road route" for m in points["minutes"]]
+    points["people"] = [f"{p:,}" + (" (estimate)" if e else "") for p, e in zip(points["population"], points["estimated"])]
+    points["radius"] = np.clip(np.sqrt(points["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1)
+    points = points.drop(columns=["minutes", "estimated", "population"])
+    folium.GeoJson(
+        points.to_json(drop_id=True),
+        name="Communities: minutes to nearest",
+        marker=folium.CircleMarker(radius=4, weight=0.5, color="#222222", fill=True, fill_opacity=0.9),
+        style_function=lambda f: {"fillColor": f["properties"]["colour"], "radius": f["properties"]["radius"],
+                                  "fill": True, "fillOpacity": 0.9, "weight": 0.5, "color": "#222222"},
+        tooltip=folium.GeoJsonTooltip(fields=["name", "district", "people", "minutes_text"],
+                                      aliases=["Community", "District", "People", "Nearest help"]),
+    ).add_to(fmap)
+
+
+def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
+                 shown_types: Sequence[str] | None = None) -> None:
+    """One layer per service type with distinct symbols; approximate places are dashed.
+
+    Layers of ``shown_types`` are switched on; the others can be switched on in the
+    layer control."""
+    for service_type, group in public_services.groupby("type", sort=False):
+        label = SERVICE_STYLE.get(service_type, (service_type,))[0]
+        show = shown_types is None or service_type in shown_types
+        layer = folium.FeatureGroup(name=f"Services: {label} ({len(group)})", show=show)
+        for row in group.itertuples(index=False):
+            approx = row.location_precision != "exact"
+            where = {"settlement": "town level", "district": "district level (approximate)"}.get(
+                row.location_precision, "exact")
+            tip = (f"<b>{html.escape(str(row.name))}</b><br>{html.escape(label)} · {html.escape(str(row.organisation))}"
+                   f"<br>{html.escape(str(row.town))}, {html.escape(str(row.district))} — shown at {where}")
+            folium.Marker(
+                location=(row.geometry.y, row.geometry.x),
+                icon=_service_icon(service_type, approx),
+                tooltip=folium.Tooltip(tip),
+            ).add_to(layer)
+        layer.add_to(fmap)
+
+
+def coverage_map(
+    districts: gpd.GeoDataFrame,
+    summary: pd.DataFrame,
+    gaps: gpd.GeoDataFrame,
+    public_services: gpd.GeoDataFrame,
+    threshold_min: float,
+    service_types: Sequence[str],
+    tiles: bool = True,
+) -> folium.Map:
+    """The overview map: district choropleth, communities by minutes, services by type,
+    a layer control, a legend and source attribution."""
+    fmap = base_map(tiles=tiles)
+    add_districts(fmap, districts, summary, threshold_min)
+    add_communities(fmap, gaps, threshold_min)
+    add_services(fmap, public_services, shown_types=service_types)
+    folium.LayerControl(collapsed=True).add_to(fmap)
+    _Legend(legend_html(threshold_min, service_types)).add_to(fmap)
+    return fmap
+
+
+def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: int | None = None,
+              tiles: bool = True) -> folium.Map:
+    """A small map of a few communities (e.g. the underserved table) and the services."""
+    fmap = base_map(tiles=tiles)
+    if len(points):
+        add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0)
+    add_services(fmap, public_services)
+    if highlight is not None and highlight in points.index:
+        row = points.loc[highlight]
+        folium.CircleMarker(location=(row.geometry.y, row.geometry.x), radius=14, color="#000000", weight=3,
+                            fill=False, tooltip=str(row["name"])).add_to(fmap)
+        fmap.location = [row.geometry.y, row.geometry.x]
+        fmap.options["zoom"] = 10
+    elif len(points):
+        minx, miny, maxx, maxy = points.total_bounds
+        fmap.fit_bounds([(miny, minx), (maxy, maxx)])
+    return fmap

@@ -1,0 +1,777 @@
+"""The services registry: one GeoPackage file, edited in SQLite transactions.
+
+The registry is a GeoPackage (an SQLite database in OGC GeoPackage 1.2 form) written
+with the standard library's ``sqlite3``: QGIS, GDAL and ``pyogrio.read_dataframe(path,
+layer="services")`` open it as an ordinary point layer in EPSG:4326. It lives in the
+git-ignored ``private/`` folder (``settings.STORE_PATH``, or env ``COVERAGE_STORE``)
+because it holds what no public view may show: exact shelter points and addresses.
+
+Tables
+    ``services``  every column of :data:`coverage.services.ALL_COLUMNS`, plus
+                  ``address`` (staff only, may be empty), ``owner_org`` (key of the
+                  organisation that owns the row), ``updated_at`` and the point ``geom``.
+    ``history``   one row per change: ``id, service_id, action, changed_by, changed_at``
+                  (UTC ISO 8601) and ``old_values`` / ``new_values`` (JSON of the fields
+                  that changed; the whole row for seed/create/import). Append-only.
+
+Rules every write keeps
+    * the row as it will be after the change passes :func:`services.validate_services`
+      (and the private columns their own checks); new ids may not reuse any id in the
+      store, open or closed;
+    * one SQLite transaction per call (``BEGIN IMMEDIATE``; WAL journal; busy timeout),
+      holding both the change and its history row, so a crash leaves all or nothing;
+    * nothing is deleted: a service that stops is closed (``closed_date``) and can be
+      reopened; triggers refuse DELETE on ``services`` and any change to ``history``;
+    * an upload that fails validation is rejected before any write transaction starts,
+      so the file is left byte-for-byte as it was.
+
+Who may change what: ``user`` is either a plain string (a trusted caller such as the
+command line; full rights) or a signed-in user object with ``username``,
+``organisation`` and ``role`` (see :class:`coverage.auth.User`). Staff may add and edit
+only rows their organisation owns; admins may edit every row.
+
+The history and staff exports hold exact points and addresses: staff only.
+A PostgreSQL/PostGIS store is not implemented; a ``postgresql://`` location raises
+``NotImplementedError``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import secrets
+import sqlite3
+import struct
+import tempfile
+from contextlib import contextmanager
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Mapping, Protocol
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from . import privacy, settings
+from . import services as svc
+
+LAYER = "services"
+HISTORY = "history"
+PRIVATE_COLUMNS: tuple[str, ...] = ("address", "owner_org")
+STORE_COLUMNS: tuple[str, ...] = svc.ALL_COLUMNS + PRIVATE_COLUMNS
+HISTORY_COLUMNS: tuple[str, ...] = (
+    "id", "service_id", "action", "changed_by", "changed_at", "old_values", "new_values",
+)
+ACTIONS: tuple[str, ...] = ("seed", "create", "update", "close", "reopen", "import")
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "geojson", "gpkg")
+
+GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
+GPKG_USER_VERSION = 10200  # GeoPackage 1.2.0
+SRS_ID = 4326
+_WGS84_WKT = (
+    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
+    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
+    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
+    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
+)
+_ORG_KEY = re.compile(settings.ORG_KEY_PATTERN)
+_URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
+
+
+class StoreError(Exception):
+    """The registry cannot do what was asked (unknown id, not a registry file, …)."""
+
+
+class UnknownService(StoreError):
+    """No service with that id in the registry."""
+
+
+class PermissionDenied(StoreError):
+    """The signed-in user's organisation does not own the row."""
+
+
+class Actor(Protocol):
+    username: str
+    organisation: str
+    role: str
+
+
+# --- where the store lives ---------------------------------------------------------------
+
+
+def store_location(explicit: str | os.PathLike[str] | None = None) -> Path:
+    """The registry file: the explicit argument, else env ``COVERAGE_STORE``, else
+    ``settings.STORE_PATH``. A database URL raises ``NotImplementedError``."""
+    raw = explicit if explicit is not None else os.environ.get("COVERAGE_STORE") or settings.STORE_PATH
+    text = os.fspath(raw)
+    if _URL.match(text):
+        scheme = text.split("://", 1)[0].lower()
+        if scheme.startswith("postgres"):
+            raise NotImplementedError(
+                "A PostgreSQL/PostGIS registry is not implemented yet; the registry is a "
+                "GeoPackage file. Set COVERAGE_STORE to a file path (e.g. private/registry.gpkg)."
+            )
+        raise NotImplementedError(f"registry location '{scheme}://…' is not supported; give a file path")
+    return Path(text)
+
+
+def open_store(path: str | os.PathLike[str] | None = None,
+               seed_csv: Path | None = settings.SERVICES_CSV) -> "ServiceStore":
+    """The registry at :func:`store_location`, created and seeded on first use."""
+    return ServiceStore.open_or_create(store_location(path), seed_csv=seed_csv)
+
+
+# --- GeoPackage encoding -------------------------------------------------------------------
+
+
+def gpkg_point(lon: float, lat: float) -> bytes:
+    """GeoPackage binary (header 'GP', version 0, little-endian, no envelope, srs 4326)
+    followed by a little-endian WKB Point."""
+    return b"GP" + struct.pack("<BBi", 0, 0x01, SRS_ID) + struct.pack("<BIdd", 1, 1, lon, lat)
+
+
+def _column_defs() -> str:
+    defs = ["fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", "geom POINT"]
+    for column in STORE_COLUMNS:
+        if column in ("lon", "lat"):
+            defs.append(f'"{column}" REAL NOT NULL')
+        elif column == "confidential":
+            defs.append(f'"{column}" BOOLEAN NOT NULL')
+        elif column == "service_id":
+            defs.append(f'"{column}" TEXT NOT NULL UNIQUE')
+        else:
+            defs.append(f"\"{column}\" TEXT NOT NULL DEFAULT ''")
+    defs.append("updated_at TEXT NOT NULL")
+    return ",\n  ".join(defs)
+
+
+def _schema_sql() -> str:
+    actions = ", ".join(f"'{a}'" for a in ACTIONS)
+    return f"""
+CREATE TABLE gpkg_spatial_ref_sys (
+  srs_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL PRIMARY KEY,
+  organization TEXT NOT NULL,
+  organization_coordsys_id INTEGER NOT NULL,
+  definition TEXT NOT NULL,
+  description TEXT
+);
+CREATE TABLE gpkg_contents (
+  table_name TEXT NOT NULL PRIMARY KEY,
+  data_type TEXT NOT NULL,
+  identifier TEXT UNIQUE,
+  description TEXT DEFAULT '',
+  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
+  srs_id INTEGER,
+  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id)
+);
+CREATE TABLE gpkg_geometry_columns (
+  table_name TEXT NOT NULL,
+  column_name TEXT NOT NULL,
+  geometry_type_name TEXT NOT NULL,
+  srs_id INTEGER NOT NULL,
+  z TINYINT NOT NULL,
+  m TINYINT NOT NULL,
+  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
+  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
+  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
+  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id)
+);
+INSERT INTO gpkg_spatial_ref_sys VALUES
+  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
+  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),
+  ('WGS 84 geodetic', {SRS_ID}, 'EPSG', 4326, '{_WGS84_WKT}', 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid');
+CREATE TABLE {LAYER} (
+  {_column_defs()}
+);
+CREATE TABLE {HISTORY} (
+  id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  service_id TEXT NOT NULL,
+  action TEXT NOT NULL CHECK (action IN ({actions})),
+  changed_by TEXT NOT NULL,
+  changed_at TEXT NOT NULL,
+  old_values TEXT,
+  new_values TEXT
+);
+CREATE INDEX history_service_id ON {HISTORY}(service_id);
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
+  VALUES ('{LAYER}', 'features', '{LAYER}', 'Women''s crisis services registry (private: exact points)', {SRS_ID});
+INSERT INTO gpkg_contents (table_name, data_type, identifier, description)
+  VALUES ('{HISTORY}', 'attributes', '{HISTORY}', 'Append-only edit history of the services registry');
+INSERT INTO gpkg_geometry_columns VALUES ('{LAYER}', 'geom', 'POINT', {SRS_ID}, 0, 0);
+CREATE TRIGGER services_never_deleted BEFORE DELETE ON {LAYER}
+  BEGIN SELECT RAISE(ABORT, 'services are never deleted: close them (closed_date)'); END;
+CREATE TRIGGER services_id_is_fixed BEFORE UPDATE OF service_id ON {LAYER}
+  WHEN NEW.service_id IS NOT OLD.service_id
+  BEGIN SELECT RAISE(ABORT, 'a service_id never changes'); END;
+CREATE TRIGGER history_no_update BEFORE UPDATE ON {HISTORY}
+  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+CREATE TRIGGER history_no_delete BEFORE DELETE ON {HISTORY}
+  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
+"""
+
+
+# --- small helpers --------------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def _actor(user: str | Actor) -> tuple[str, str | None, bool]:
+    """(username, organisation or None, has full rights)."""
+    if isinstance(user, str):
+        name = user.strip()
+        if not name:
+            raise StoreError("every change needs the name of who made it")
+        return name, None, True
+    username = str(getattr(user, "username", "")).strip()
+    if not username:
+        raise StoreError("every change needs the name of who made it")
+    role = str(getattr(user, "role", "staff"))
+    return username, str(getattr(user, "organisation", "")), role == "admin"
+
+
+def _as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else repr(float(value))
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    try:
+        if pd.isna(value):
+            return ""
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    """numpy scalars → Python (for JSON and sqlite)."""
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _to_json(values: Mapping[str, Any] | None) -> str | None:
+    if values is None:
+        return None
+    return json.dumps({k: _plain(v) for k, v in values.items()}, ensure_ascii=False, sort_keys=True)
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        try:
+            return float(a) == float(b)
+        except (TypeError, ValueError):
+            return False
+    return a == b
+
+
+# --- the store -----------------------------------------------------------------------------
+
+
+class ServiceStore:
+    """The services registry in one GeoPackage file (see the module docstring).
+
+    Each call opens its own SQLite connection, so one store object may be shared by
+    threads, and several processes may use the same file at once.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = settings.STORE_BUSY_TIMEOUT_MS):
+        self.path = store_location(path)
+        self.busy_timeout_ms = int(busy_timeout_ms)
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create")
+        with self._connect() as con:
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id != GPKG_APPLICATION_ID or not {LAYER, HISTORY, "gpkg_contents"} <= tables:
+            raise StoreError(f"{self.path}: not a services registry GeoPackage")
+        self._add_missing_columns()
+
+    # -- creating ------------------------------------------------------------------------
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike[str] | None = None,
+                       seed_csv: Path | None = settings.SERVICES_CSV) -> "ServiceStore":
+        """Open the registry, creating it first (seeded from ``seed_csv``, history
+        action ``seed``) when the file does not exist yet. Creation builds a temporary
+        file and links it into place, so two processes starting at once cannot both
+        seed, and a crash during seeding leaves no half-made registry."""
+        path = store_location(path)
+        if not path.exists():
+            cls._create(path, seed_csv)
+        return cls(path)
+
+    @classmethod
+    def _create(cls, path: Path, seed_csv: Path | None) -> None:
+        seed = svc.read_services(Path(seed_csv).read_bytes(), str(seed_csv)) if seed_csv is not None else None
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                con.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
+                con.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("BEGIN IMMEDIATE")
+                for statement in _split_sql(_schema_sql()):
+                    con.execute(statement)
+                if seed is not None and len(seed):
+                    now = _now()
+                    for record in _records(seed):
+                        record["address"] = ""
+                        record["owner_org"] = _seed_owner(record["service_id"])
+                        _insert_service(con, record, now)
+                        _insert_history(con, record["service_id"], "seed", "seed", now, None, record)
+                    _touch_contents(con, now)
+                con.execute("COMMIT")
+                ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+                if ok != "ok":
+                    raise StoreError(f"new registry failed its integrity check: {ok}")
+            finally:
+                con.close()
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)  # atomic "create if absent"
+            except FileExistsError:
+                pass  # another process created it first; use theirs
+            except OSError:  # filesystem without hard links
+                if not path.exists():
+                    os.replace(tmp, path)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    def _add_missing_columns(self) -> None:
+        """A registry made before a new optional column was added to services.py gets
+        the column (empty text) on open."""
+        with self._connect() as con:
+            have = {r[1] for r in con.execute(f"PRAGMA table_info({LAYER})")}
+        missing = [c for c in STORE_COLUMNS if c not in have]
+        if not missing:
+            return
+        with self._write() as con:
+            have = {r[1] for r in con.execute(f"PRAGMA table_info({LAYER})")}
+            for column in (c for c in missing if c not in have):
+                con.execute(f"ALTER TABLE {LAYER} ADD COLUMN \"{column}\" TEXT NOT NULL DEFAULT ''")
+
+    # -- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
+                              check_same_thread=False)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            con.execute("PRAGMA synchronous = FULL")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        with self._connect() as con:
+            con.execute("PRAGMA query_only = ON")
+            con.execute("BEGIN")  # one consistent snapshot for all reads in the block
+            try:
+                yield con
+            finally:
+                con.execute("ROLLBACK")
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting
+        up to the busy timeout for another writer), so reads inside see the latest
+        committed state and nothing can change between check and write."""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            try:
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # keep the main file current
+            except sqlite3.OperationalError:
+                pass
+
+    # -- reading --------------------------------------------------------------------------
+
+    def services(self, include_closed: bool = False) -> gpd.GeoDataFrame:
+        """The registry as a GeoDataFrame: the columns of ``services.load_services``
+        (ALL_COLUMNS + geometry) plus ``address`` and ``owner_org``. Staff only."""
+        where = "" if include_closed else "WHERE closed_date = ''"
+        with self._read() as con:
+            rows = con.execute(f"SELECT {_select()} FROM {LAYER} {where} ORDER BY fid").fetchall()
+        return _frame(rows)
+
+    def ids(self) -> set[str]:
+        """Every service id in the registry, open or closed."""
+        with self._read() as con:
+            return _ids(con)
+
+    def get(self, service_id: str) -> dict[str, Any]:
+        """One service (open or closed) as a dict of its columns and ``updated_at``."""
+        with self._read() as con:
+            return _get(con, service_id)
+
+    def history(self, service_id: str | None = None) -> pd.DataFrame:
+        """The edit history, oldest first; ``old_values``/``new_values`` are JSON text.
+        Holds exact points and addresses: staff only."""
+        sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {HISTORY}"
+        params: tuple = ()
+        if service_id is not None:
+            sql += " WHERE service_id = ?"
+            params = (service_id,)
+        with self._read() as con:
+            rows = con.execute(sql + " ORDER BY id", params).fetchall()
+        return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS), dtype=object)
+
+    def services_for(self, user: str | Actor, places: gpd.GeoDataFrame | None = None,
+                     include_closed: bool = False) -> gpd.GeoDataFrame:
+        """The registry as one signed-in user may see it: admins (and plain-string
+        callers) see everything; staff see their own organisation's rows in full and
+        every other row as the public does (confidential points moved to a settlement
+        by :func:`privacy.public_services`, no address, no note)."""
+        frame = self.services(include_closed=include_closed)
+        _, organisation, full = _actor(user)
+        if full:
+            return frame
+        own = frame["owner_org"] == organisation
+        others = frame[~own].reset_index(drop=True)
+        if others.empty:
+            return frame
+        shown = privacy.public_services(others, places)
+        keep = others.set_index("service_id")
+        shown = shown.set_index("service_id")
+        for column in STORE_COLUMNS:
+            if column == "service_id":
+                continue
+            if column in ("address", "note"):
+                shown[column] = ""
+            elif column not in shown.columns:
+                shown[column] = keep.loc[shown.index, column]
+        shown = shown.reset_index()
+        out = pd.concat([frame[own], shown[list(STORE_COLUMNS) + ["geometry"]]], ignore_index=True)
+        order = {sid: i for i, sid in enumerate(frame["service_id"])}
+        out = out.iloc[np.argsort(out["service_id"].map(order).to_numpy(), kind="stable")]
+        return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=settings.CRS_STORE)
+
+    # -- writing ------------------------------------------------------------------------
+
+    def add(self, row: Mapping[str, Any], user: str | Actor) -> dict[str, Any]:
+        """Add one new service (``owner_org`` defaults to the user's organisation);
+        returns the stored row."""
+        username, organisation, full = _actor(user)
+        record = dict(row)
+        record["owner_org"] = _as_text(record.get("owner_org")) or organisation or settings.DEFAULT_OWNER_ORG
+        if not full and record["owner_org"] != organisation:
+            raise PermissionDenied(f"{username} may add services only for {organisation}")
+        with self._write() as con:
+            (stored,) = _checked([record], "new service", _ids(con), first_row=1)
+            now = _now()
+            _insert_service(con, stored, now)
+            _insert_history(con, stored["service_id"], "create", username, now, None, stored)
+            _touch_contents(con, now)
+        return self.get(stored["service_id"])
+
+    def update(self, service_id: str, changes: Mapping[str, Any], user: str | Actor) -> dict[str, Any]:
+        """Change fields of one service; returns the stored row. ``service_id`` never
+        changes; ``closed_date`` changes only through :meth:`close` / :meth:`reopen`;
+        ``owner_org`` only by an admin. A call that changes nothing writes nothing."""
+        changes = dict(changes)
+        if "service_id" in changes and _as_text(changes["service_id"]).strip() != service_id:
+            raise StoreError("a service_id never changes; close this service and add a new one")
+        changes.pop("service_id", None)
+        if "closed_date" in changes:
+            raise StoreError("use close() or reopen() to change closed_date")
+        unknown = [c for c in changes if c not in STORE_COLUMNS]
+        if unknown:
+            raise svc.ServicesError(f"changes to {service_id}", [
+                svc.Problem(0, c, f"unknown column (known: {', '.join(STORE_COLUMNS)})") for c in unknown])
+        return self._change(service_id, changes, user, "update")
+
+    def close(self, service_id: str, closed_date: str | date, user: str | Actor) -> dict[str, Any]:
+        """Mark a service closed from ``closed_date`` (YYYY-MM-DD, not in the future)."""
+        text = closed_date.isoformat() if isinstance(closed_date, date) else str(closed_date).strip()
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise svc.ServicesError(f"closing {service_id}", [
+                svc.Problem(0, "closed_date", f"'{text}' is not a date (YYYY-MM-DD)", service_id)]) from None
+        if day > datetime.now(timezone.utc).date() + timedelta(days=1):
+            raise svc.ServicesError(f"closing {service_id}", [
+                svc.Problem(0, "closed_date", f"{text} is in the future; close a service once it has closed",
+                            service_id)])
+        return self._change(service_id, {"closed_date": day.isoformat()}, user, "close")
+
+    def reopen(self, service_id: str, user: str | Actor) -> dict[str, Any]:
+        """Clear ``closed_date`` of a closed service."""
+        return self._change(service_id, {"closed_date": ""}, user, "reopen")
+
+    def _change(self, service_id: str, changes: dict[str, Any], user: str | Actor, action: str) -> dict[str, Any]:
+        username, organisation, full = _actor(user)
+        with self._write() as con:
+            current = _get(con, service_id)
+            if not full and current["owner_org"] != organisation:
+                raise PermissionDenied(f"{service_id} belongs to {current['owner_org']}; "
+                                       f"{username} ({organisation}) may not change it")
+            if not full and "owner_org" in changes and _as_text(changes["owner_org"]) != current["owner_org"]:
+                raise PermissionDenied("only an admin may hand a service to another organisation")
+            if action == "close" and current["closed_date"]:
+                raise StoreError(f"{service_id} is already closed (since {current['closed_date']})")
+            if action == "reopen" and not current["closed_date"]:
+                raise StoreError(f"{service_id} is not closed")
+            merged = {c: current[c] for c in STORE_COLUMNS}
+            merged.update(changes)
+            (stored,) = _checked([merged], f"{action} {service_id}", (), first_row=1)
+            old = {c: current[c] for c in STORE_COLUMNS if not _same(current[c], stored[c])}
+            if not old:
+                return current
+            new = {c: stored[c] for c in old}
+            now = _now()
+            assignments = ", ".join(f'"{c}" = ?' for c in new)
+            con.execute(
+                f"UPDATE {LAYER} SET {assignments}, geom = ?, updated_at = ? WHERE service_id = ?",
+                [_db_value(c, v) for c, v in new.items()]
+                + [gpkg_point(stored["lon"], stored["lat"]), now, service_id],
+            )
+            _insert_history(con, service_id, action, username, now, old, new)
+            _touch_contents(con, now)
+        return self.get(service_id)
+
+    def import_rows(self, rows: pd.DataFrame, user: str | Actor, source_name: str = "import",
+                    first_row: int = 2) -> int:
+        """Add every row of a validated services table (e.g. from
+        :func:`services.read_services`) in one transaction; all or nothing. Rows are
+        checked again inside the transaction, against the ids in the store at that
+        moment. Optional ``address``/``owner_org`` columns are kept. Returns the count."""
+        username, organisation, full = _actor(user)
+        if rows is None or len(rows) == 0:
+            raise svc.ServicesError(source_name, [svc.Problem(0, "", "there are no rows to import")])
+        records = []
+        for record in rows.drop(columns=["geometry"], errors="ignore").to_dict("records"):
+            record["owner_org"] = _as_text(record.get("owner_org")) or organisation or settings.DEFAULT_OWNER_ORG
+            records.append(record)
+        if not full:
+            foreign = sorted({r["owner_org"] for r in records} - {organisation})
+            if foreign:
+                raise PermissionDenied(f"{username} may import services only for {organisation}, not {foreign}")
+        with self._write() as con:
+            stored = _checked(records, source_name, _ids(con), first_row=first_row)
+            now = _now()
+            for record in stored:
+                _insert_service(con, record, now)
+                _insert_history(con, record["service_id"], "import", username, now, None, record)
+            _touch_contents(con, now)
+        return len(stored)
+
+    def import_bytes(self, data: bytes, filename: str, user: str | Actor) -> int:
+        """An uploaded CSV/XLSX/GeoJSON file → validated (``services.read_services``,
+        ids may not collide with the registry) → imported. Raises ``ServicesError``
+        naming every bad row before any write starts: a rejected file changes nothing."""
+        _actor(user)
+        table, first_row = svc.read_table(data, filename)
+        validated = svc.validate_services(table, filename, first_row=first_row, existing_ids=self.ids())
+        return self.import_rows(validated, user, source_name=filename, first_row=first_row)
+
+    # -- exporting ----------------------------------------------------------------------
+
+    def export(self, fmt: str, public: bool, places: gpd.GeoDataFrame | None = None,
+               user: str | Actor | None = None) -> bytes:
+        """The registry as file bytes: ``csv``, ``geojson`` or ``gpkg`` (layer ``services``).
+
+        ``public=True``: open services only, through :func:`privacy.public_services`
+        (confidential points moved to the nearest settlement in ``places``; without
+        ``places`` exact confidential points are left out), public columns only (no
+        address, owner, note). ``public=False``: the staff copy with every column and
+        closed services, seen as ``user`` may see it (:meth:`services_for`).
+        CSV cells are always passed through ``services.neutralise_formulas``.
+        """
+        fmt = fmt.lower().lstrip(".")
+        if fmt not in EXPORT_FORMATS:
+            raise ValueError(f"unknown export format '{fmt}' (one of {', '.join(EXPORT_FORMATS)})")
+        if public:
+            frame = privacy.public_services(self.services(include_closed=False), places)
+        elif user is not None:
+            frame = self.services_for(user, places, include_closed=True)
+        else:
+            frame = self.services(include_closed=True)
+        return _encode(frame, fmt)
+
+
+# --- module-level pieces used inside transactions ---------------------------------------------
+
+
+def _split_sql(script: str) -> list[str]:
+    """Statements of the schema script (triggers hold ';' inside BEGIN … END)."""
+    out, buf = [], []
+    for line in script.strip().splitlines():
+        buf.append(line)
+        text = "\n".join(buf).strip()
+        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.upper().endswith("END;")):
+            out.append(text)
+            buf = []
+    if "\n".join(buf).strip():
+        out.append("\n".join(buf).strip())
+    return out
+
+
+def _select() -> str:
+    return ", ".join(f'"{c}"' for c in STORE_COLUMNS) + ", updated_at"
+
+
+def _row_dict(row: tuple) -> dict[str, Any]:
+    record = dict(zip(STORE_COLUMNS + ("updated_at",), row))
+    record["confidential"] = bool(record["confidential"])
+    record["lon"] = float(record["lon"])
+    record["lat"] = float(record["lat"])
+    return record
+
+
+def _frame(rows: list[tuple]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame([_row_dict(r) for r in rows], columns=list(STORE_COLUMNS) + ["updated_at"])
+    frame = frame.drop(columns=["updated_at"])
+    for column in STORE_COLUMNS:
+        if column in ("lon", "lat"):
+            frame[column] = frame[column].astype(float)
+        elif column == "confidential":
+            frame[column] = frame[column].astype(bool)
+        else:
+            frame[column] = frame[column].astype(object)
+    geometry = gpd.points_from_xy(frame["lon"], frame["lat"])
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_STORE)
+
+
+def _ids(con: sqlite3.Connection) -> set[str]:
+    return {r[0] for r in con.execute(f"SELECT service_id FROM {LAYER}")}
+
+
+def _get(con: sqlite3.Connection, service_id: str) -> dict[str, Any]:
+    row = con.execute(f"SELECT {_select()} FROM {LAYER} WHERE service_id = ?", (str(service_id),)).fetchone()
+    if row is None:
+        raise UnknownService(f"no service with id '{service_id}' in the registry")
+    return _row_dict(row)
+
+
+def _records(table: gpd.GeoDataFrame) -> list[dict[str, Any]]:
+    """Validated services rows → storable dicts (text, floats, bool)."""
+    out = []
+    for record in table.drop(columns=["geometry"], errors="ignore").to_dict("records"):
+        stored: dict[str, Any] = {}
+        for column in svc.ALL_COLUMNS:
+            value = record.get(column, "")
+            if column in ("lon", "lat"):
+                stored[column] = float(value)
+            elif column == "confidential":
+                stored[column] = bool(value)
+            else:
+                stored[column] = _as_text(value)
+        out.append(stored)
+    return out
+
+
+def _checked(records: list[Mapping[str, Any]], source: str, existing_ids: Iterable[str],
+             first_row: int) -> list[dict[str, Any]]:
+    """Validate rows as they will be stored: the public columns through
+    ``services.validate_services``, ``address``/``owner_org`` here. Raises one
+    ServicesError listing every problem."""
+    problems: list[svc.Problem] = []
+    for i, record in enumerate(records):
+        row_no = i + first_row
+        sid = _as_text(record.get("service_id")).strip()
+        address = _as_text(record.get("address"))
+        if len(address) > settings.MAX_ADDRESS_CHARS:
+            problems.append(svc.Problem(row_no, "address", f"is longer than {settings.MAX_ADDRESS_CHARS} characters", sid))
+        if address.lstrip()[:1] in svc.FORMULA_PREFIXES:
+            problems.append(svc.Problem(row_no, "address",
+                                        "starts with =, +, - or @, which a spreadsheet would run as a formula", sid))
+        owner = _as_text(record.get("owner_org"))
+        if not _ORG_KEY.match(owner):
+            problems.append(svc.Problem(row_no, "owner_org",
+                                        f"'{owner}' is not an organisation key (lower-case letters, digits, '-', '_')", sid))
+    text = pd.DataFrame(
+        [{c: _as_text(r[c]) for c in r if c not in PRIVATE_COLUMNS and c != "geometry"} for r in records]
+    )
+    try:
+        validated = svc.validate_services(text, source, first_row=first_row, existing_ids=existing_ids)
+    except svc.ServicesError as err:
+        problems = sorted(problems + list(err.problems), key=lambda p: (p.row, p.column))
+        raise svc.ServicesError(source, problems) from None
+    if problems:
+        raise svc.ServicesError(source, problems)
+    stored = _records(validated)
+    for record, original in zip(stored, records):
+        record["address"] = _as_text(original.get("address"))
+        record["owner_org"] = _as_text(original.get("owner_org"))
+    return stored
+
+
+def _db_value(column: str, value: Any) -> Any:
+    if column == "confidential":
+        return 1 if value else 0
+    return _plain(value)
+
+
+def _insert_service(con: sqlite3.Connection, record: Mapping[str, Any], now: str) -> None:
+    columns = ", ".join(f'"{c}"' for c in STORE_COLUMNS)
+    marks = ", ".join("?" for _ in STORE_COLUMNS)
+    con.execute(
+        f"INSERT INTO {LAYER} (geom, {columns}, updated_at) VALUES (?, {marks}, ?)",
+        [gpkg_point(record["lon"], record["lat"])] + [_db_value(c, record[c]) for c in STORE_COLUMNS] + [now],
+    )
+
+
+def _insert_history(con: sqlite3.Connection, service_id: str, action: str, who: str, when: str,
+                    old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
+    con.execute(
+        f"INSERT INTO {HISTORY} (service_id, action, changed_by, changed_at, old_values, new_values) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (service_id, action, who, when, _to_json(old), _to_json(new)),
+    )
+
+
+def _touch_contents(con: sqlite3.Connection, now: str) -> None:
+    """Keep gpkg_contents' extent and last_change current (GIS software reads them)."""
+    con.execute(
+        "UPDATE gpkg_contents SET last_change = ?, "
+        f"min_x = (SELECT min(lon) FROM {LAYER}), min_y = (SELECT min(lat) FROM {LAYER}), "
+        f"max_x = (SELECT max(lon) FROM {LAYER}), max_y = (SELECT max(lat) FROM {LAYER}) "
+        "WHERE table_name = ?",
+        (now, LAYER),
+    )
+    con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (now, HISTORY))
+
+
+def _seed_owner(service_id: str) -> str:
+    for prefix, owner in settings.SEED_OWNERS.items():
+        if service_id.startswith(prefix):
+            return owner
+    return settings.DEFAULT_OWNER_ORG
+
+
+def _encode(frame: gpd.GeoDataFrame, fmt: str) -> bytes:
+    frame = frame.reset_index(drop=True)
+    if fmt == "csv":
+        table = pd.DataFrame(frame.drop(columns=["geometry"]))
+        if "confidential" in table:
+            table["confidential"] = np.where(table["confidential"].astype(bool), "true", "false")
+        table = svc.neutralise_formulas(table.astype({c: object for c in table.columns if c not in ("lon", "lat")}))
+        return table.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    if fmt == "geojson":
+        return frame.to_json(na="null", drop_id=True, ensure_ascii=False).encode("utf-8")
+    import pyogrio
+
+    with tempfile.TemporaryDirectory(prefix="coverage-export-") as tmp:
+        target = Path(tmp) / "services.gpkg"
+        pyogrio.write_dataframe(frame, target, layer=LAYER, driver="GPKG", geometry_type="Point")
+        return target.read_bytes()

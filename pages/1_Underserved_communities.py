@@ -1,0 +1,89 @@
+"""Underserved communities and districts, ranked by people affected."""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit_folium import st_folium
+
+import ui
+from coverage import maps, services
+
+_ = ui._
+
+st.set_page_config(page_title=_("Underserved communities"), page_icon="📋", layout="wide")
+st.title(_("Underserved communities"))
+
+choice = ui.sidebar()
+result = ui.current_analysis(choice)
+if result is None:
+    st.stop()
+
+phrase = ui.type_phrase(result.service_types)
+ranking = result.ranking
+st.markdown(
+    _("**{n:,}** communities with **{p:,}** people are more than **{t:g} min** from the nearest {what} "
+      "({season}). Sorted by people affected; click a column header to sort differently.").format(
+        n=len(ranking), p=int(ranking["population"].sum()), t=choice.threshold_min, what=phrase, season=choice.season)
+)
+
+table = ranking.assign(
+    minutes=ranking["minutes"].map(lambda m: round(m) if m == m and m != float("inf") else None),
+    population_note=ranking["estimated"].map({True: _("estimate"), False: _("counted")}),
+)
+shown = table[["name", "district", "region", "population", "population_note", "minutes", "nearest_service",
+               "nearest_service_town"]]
+event = st.dataframe(
+    shown,
+    hide_index=True,
+    width="stretch",
+    on_select="rerun",
+    selection_mode="single-row",
+    key="underserved_table",
+    column_config={
+        "name": _("Community"),
+        "district": _("District"),
+        "region": _("Region"),
+        "population": st.column_config.NumberColumn(_("People affected"), format="%d"),
+        "population_note": _("Figure"),
+        "minutes": st.column_config.NumberColumn(_("Minutes to nearest"), format="%d min",
+                                                 help=_("Empty: no road route at all")),
+        "nearest_service": _("Nearest service"),
+        "nearest_service_town": _("Its town"),
+    },
+)
+st.download_button(
+    _("Download this table (CSV)"),
+    services.neutralise_formulas(shown).to_csv(index=False).encode("utf-8"),
+    file_name=f"underserved_{'-'.join(result.service_types)}_{choice.threshold_min:g}min_{choice.season}.csv",
+    mime="text/csv",
+)
+
+selected_rows = event.selection.rows if event is not None else []
+points = result.communities[result.communities["underserved"]].set_index("community_id")
+highlight = None
+if selected_rows:
+    selected_id = ranking.iloc[selected_rows[0]]["community_id"]
+    row = points.loc[selected_id]
+    st.info(_("{name}: {people:,} people, {minutes} to the nearest {what}.").format(
+        name=row["name"], people=int(row["population"]), minutes=ui.fmt_minutes(row["minutes"]), what=phrase))
+    highlight = selected_id
+left, right = st.columns([3, 2])
+with left:
+    small = maps.point_map(points, ui.public_services(), highlight=highlight, tiles=choice.tiles)
+    st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
+with right:
+    st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))
+    districts = result.districts[result.districts["population_beyond"] > 0]
+    st.dataframe(
+        districts[["district", "region", "population_beyond", "share_within", "communities_beyond"]],
+        hide_index=True,
+        width="stretch",
+        column_config={
+            "district": _("District"),
+            "region": _("Region"),
+            "population_beyond": st.column_config.NumberColumn(_("People beyond"), format="%d"),
+            "share_within": st.column_config.ProgressColumn(_("Share within"), min_value=0.0, max_value=1.0,
+                                                            format="percent"),
+            "communities_beyond": st.column_config.NumberColumn(_("Communities beyond"), format="%d"),
+        },
+    )

@@ -1,0 +1,71 @@
+"""Reach: people within 30 / 60 / 120 minutes of each organisation's services."""
+
+from __future__ import annotations
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+import ui
+from coverage import reach, services
+
+_ = ui._
+
+st.set_page_config(page_title=_("Reach by organisation"), page_icon="📈", layout="wide")
+st.title(_("Reach by organisation"))
+
+choice = ui.sidebar()
+table = ui.organisation_reach(choice.season)
+if choice.regions:
+    table = table[table["region"].isin(choice.regions)]
+totals = reach.organisation_totals(table)
+cols = [f"within_{t}" for t in reach.REACH_THRESHOLDS_MIN]
+labels = {f"within_{t}": _("Within {t} min").format(t=t) for t in reach.REACH_THRESHOLDS_MIN}
+population = int(ui.inputs().communities.query("region in @choice.regions")["population"].sum())
+
+st.markdown(
+    _("People (2020 census, village figures estimated) living within 30, 60 and 120 minutes by car of **any** "
+      "service of each organisation, {season} roads, in: {regions} — {pop:,} people in all. "
+      "A person near several organisations counts for each, so organisation rows do not add up to the "
+      "last row, which counts each person once.").format(
+        season=choice.season, regions=", ".join(choice.regions), pop=population)
+)
+
+chart_data = totals[totals["org"] != reach.ANY_ORGANISATION].melt(id_vars="org", value_vars=cols,
+                                                                   var_name="threshold", value_name="people")
+chart_data["threshold"] = chart_data["threshold"].map(labels)
+chart = (
+    alt.Chart(chart_data)
+    .mark_bar()
+    .encode(
+        y=alt.Y("org:N", sort="-x", title=None),
+        x=alt.X("people:Q", title=_("People within reach")),
+        color=alt.Color("threshold:N", title=None, sort=list(labels.values())),
+        yOffset=alt.YOffset("threshold:N", sort=list(labels.values())),
+        tooltip=["org", "threshold", alt.Tooltip("people:Q", format=",")],
+    )
+    .properties(height=alt.Step(9))
+)
+st.altair_chart(chart, width="stretch")
+
+number = {c: st.column_config.NumberColumn(labels[c], format="%d") for c in cols}
+st.subheader(_("Totals per organisation"))
+st.dataframe(totals.assign(share_120=totals[cols[-1]] / max(population, 1)), hide_index=True,
+             width="stretch",
+             column_config={"org": _("Organisation"), **number,
+                            "share_120": st.column_config.ProgressColumn(_("Share of people within 120 min"),
+                                                                         min_value=0.0, max_value=1.0,
+                                                                         format="percent")})
+
+st.subheader(_("By district"))
+orgs = [o for o in totals["org"] if o != reach.ANY_ORGANISATION] + [reach.ANY_ORGANISATION]
+org = st.selectbox(_("Organisation"), orgs, key="reach_org")
+by_district = table[table["org"] == org].drop(columns=["org", "district_id"])
+total_row = pd.DataFrame([{"district": _("Total"), "region": "", "population": by_district["population"].sum(),
+                           **{c: by_district[c].sum() for c in cols}}])
+st.dataframe(pd.concat([by_district, total_row], ignore_index=True), hide_index=True, width="stretch",
+             column_config={"district": _("District"), "region": _("Region"),
+                            "population": st.column_config.NumberColumn(_("Population"), format="%d"), **number})
+st.download_button(_("Download reach by district (CSV)"),
+                   services.neutralise_formulas(table).to_csv(index=False).encode("utf-8"),
+                   file_name=f"reach_by_district_{choice.season}.csv", mime="text/csv")
