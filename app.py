@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
@@ -37,12 +38,15 @@ st.caption(_("People: 2020 census by district; village figures are estimates sha
              "Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
            .format(season=choice.season))
 
-fmap = maps.coverage_map(
+# The base map stays the same while the user moves the slider; only the data layers are
+# sent again, so the browser redraws them without reloading the map.
+layers = maps.coverage_layers(
     ui.display_districts(), result.districts, result.communities, ui.public_services(),
-    choice.threshold_min, result.service_types, tiles=choice.tiles,
+    choice.threshold_min, result.service_types,
 )
-clicked = st_folium(fmap, height=680, use_container_width=True, returned_objects=["last_active_drawing"],
-                    key="overview_map")
+clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles), feature_group_to_add=layers,
+                    layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
+                    returned_objects=["last_active_drawing"], key="overview_map")
 
 feature = (clicked or {}).get("last_active_drawing") or {}
 props = feature.get("properties") or {}

@@ -83,11 +83,22 @@ def share_colour(share: float) -> str:
     return SHARE_COLOURS[int(np.searchsorted(SHARE_BINS, share, side="left").clip(0, len(SHARE_BINS) - 1))]
 
 
+COORD_DECIMALS = 4  # ~10 m: plenty for drawing, and keeps the page small (faster redraws)
+
+
+def rounded(frame: gpd.GeoDataFrame, decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
+    """Coordinates rounded for display, so the GeoJSON sent to the browser is compact."""
+    import shapely
+
+    geometry = shapely.transform(frame.geometry.to_numpy(), lambda xy: np.round(xy, decimals))
+    return frame.set_geometry(gpd.GeoSeries(geometry, index=frame.index, crs=frame.crs))
+
+
 def display_districts(districts: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_SIMPLIFY_M) -> gpd.GeoDataFrame:
     """District polygons simplified for drawing (metres, EPSG:32642), back in EPSG:4326."""
     metric = districts.to_crs(settings.CRS_METRIC)
     metric = metric.set_geometry(metric.geometry.simplify(tolerance_m, preserve_topology=True))
-    return metric.to_crs(settings.CRS_STORE)
+    return rounded(metric.to_crs(settings.CRS_STORE))
 
 
 def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SUGHD,
@@ -156,9 +167,10 @@ def _swatch(colour: str, label: str, shape: str = "square") -> str:
             f"{html.escape(label)}</div>")
 
 
-def legend_html(threshold_min: float, service_types: Sequence[str]) -> str:
-    types = " or ".join(SERVICE_STYLE[t][0].lower() for t in service_types)
-    parts = [f"<b>Districts: people within {threshold_min:g} min</b><br>of a {html.escape(types)}"]
+def legend_html(service_types: Sequence[str] | None = None) -> str:
+    """Legend text; without ``service_types`` it lists every type and names no
+    threshold, so the base map stays the same while the user moves the slider."""
+    parts = ["<b>Districts: share of people<br>within the chosen threshold</b>"]
     edges = (0.0,) + SHARE_BINS
     parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
     parts.append("<b>Communities: minutes to nearest</b>")
@@ -169,9 +181,9 @@ def legend_html(threshold_min: float, service_types: Sequence[str]) -> str:
         f'<div><span style="color:{colour};font-weight:bold;display:inline-block;width:14px">{symbol}</span>'
         f"{html.escape(label)}</div>"
         for key, (label, colour, symbol) in SERVICE_STYLE.items()
-        if key in service_types
+        if service_types is None or key in service_types
     ]
-    parts.append('<span style="color:#555">Other types: layer control (top right).<br>'
+    parts.append('<span style="color:#555">Services shown: the types chosen.<br>'
                  "Dashed ring: place known to district only.</span>")
     parts.append('<br><i style="color:#555">Rural populations are estimates.<br>Road network is approximate.</i>')
     return "".join(parts)
@@ -189,7 +201,7 @@ def _service_icon(service_type: str, approximate: bool) -> folium.DivIcon:
     )
 
 
-def add_districts(fmap: folium.Map, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float) -> None:
+def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float) -> None:
     """District choropleth: share of people within the threshold, with a tooltip."""
     merged = districts[["district_id", "district", "region", "geometry"]].merge(
         summary[["district_id", "population", "population_within", "population_beyond", "share_within",
@@ -224,31 +236,42 @@ def add_districts(fmap: folium.Map, districts: gpd.GeoDataFrame, summary: pd.Dat
     ).add_to(fmap)
 
 
-def add_communities(fmap: folium.Map, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
-    """One canvas layer of community points coloured by minutes to the nearest service."""
-    points = gaps[["name", "district", "population", "estimated", "minutes", "geometry"]].copy()
-    points["colour"] = minute_colours(points["minutes"])
-    points["minutes_text"] = [f"{m:.0f} min" if math.isfinite(m) else "no road route" for m in points["minutes"]]
-    points["people"] = [f"{p:,}" + (" (estimate)" if e else "") for p, e in zip(points["population"], points["estimated"])]
-    points["radius"] = np.clip(np.sqrt(points["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1)
-    points = points.drop(columns=["minutes", "estimated", "population"])
+def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
+    """One canvas layer of community points coloured by minutes to the nearest service.
+
+    Property names are one letter: with ~1,600 points the page is redrawn on every
+    slider move, and shorter GeoJSON redraws faster."""
+    minutes = gaps["minutes"].to_numpy(dtype=float)
+    points = gpd.GeoDataFrame(
+        {
+            "n": gaps["name"].astype(str).to_numpy(),
+            "d": gaps["district"].astype(str).to_numpy(),
+            "p": [f"{p:,}" + (" (estimate)" if e else "") for p, e in zip(gaps["population"], gaps["estimated"])],
+            "m": [f"{m:.0f} min" if math.isfinite(m) else "no road route" for m in minutes],
+            "c": minute_colours(gaps["minutes"]),
+            "r": np.clip(np.sqrt(gaps["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1),
+        },
+        geometry=gaps.geometry.to_numpy(),
+        crs=gaps.crs,
+    )
     folium.GeoJson(
-        points.to_json(drop_id=True),
+        rounded(points).to_json(drop_id=True),
         name="Communities: minutes to nearest",
         marker=folium.CircleMarker(radius=4, weight=0.5, color="#222222", fill=True, fill_opacity=0.9),
-        style_function=lambda f: {"fillColor": f["properties"]["colour"], "radius": f["properties"]["radius"],
+        style_function=lambda f: {"fillColor": f["properties"]["c"], "radius": f["properties"]["r"],
                                   "fill": True, "fillOpacity": 0.9, "weight": 0.5, "color": "#222222"},
-        tooltip=folium.GeoJsonTooltip(fields=["name", "district", "people", "minutes_text"],
+        tooltip=folium.GeoJsonTooltip(fields=["n", "d", "p", "m"],
                                       aliases=["Community", "District", "People", "Nearest help"]),
     ).add_to(fmap)
 
 
-def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
-                 shown_types: Sequence[str] | None = None) -> None:
+def service_layers(public_services: gpd.GeoDataFrame,
+                   shown_types: Sequence[str] | None = None) -> list[folium.FeatureGroup]:
     """One layer per service type with distinct symbols; approximate places are dashed.
 
     Layers of ``shown_types`` are switched on; the others can be switched on in the
     layer control."""
+    layers = []
     for service_type, group in public_services.groupby("type", sort=False):
         label = SERVICE_STYLE.get(service_type, (service_type,))[0]
         show = shown_types is None or service_type in shown_types
@@ -264,7 +287,43 @@ def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
                 icon=_service_icon(service_type, approx),
                 tooltip=folium.Tooltip(tip),
             ).add_to(layer)
+        layers.append(layer)
+    return layers
+
+
+def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
+                 shown_types: Sequence[str] | None = None) -> None:
+    """Add :func:`service_layers` to a map."""
+    for layer in service_layers(public_services, shown_types):
         layer.add_to(fmap)
+
+
+def coverage_base_map(tiles: bool = True) -> folium.Map:
+    """The part of the overview map that does not depend on the user's choices:
+    background, attribution and legend. The dashboard draws it once and sends the
+    data layers (:func:`coverage_layers`) separately, so moving the slider redraws
+    the layers without reloading the map."""
+    fmap = base_map(tiles=tiles)
+    _Legend(legend_html()).add_to(fmap)
+    return fmap
+
+
+def coverage_layers(
+    districts: gpd.GeoDataFrame,
+    summary: pd.DataFrame,
+    gaps: gpd.GeoDataFrame,
+    public_services: gpd.GeoDataFrame,
+    threshold_min: float,
+    service_types: Sequence[str],
+) -> list[folium.FeatureGroup]:
+    """Data layers of the overview map: district choropleth, communities by minutes,
+    and one layer per chosen service type (other types: choose them in the sidebar)."""
+    district_layer = folium.FeatureGroup(name=f"Districts: share within {threshold_min:g} min")
+    add_districts(district_layer, districts, summary, threshold_min)
+    community_layer = folium.FeatureGroup(name=f"Communities: minutes to nearest (threshold {threshold_min:g} min)")
+    add_communities(community_layer, gaps, threshold_min)
+    chosen = public_services[public_services["type"].isin(list(service_types))]
+    return [district_layer, community_layer, *service_layers(chosen)]
 
 
 def coverage_map(
@@ -276,14 +335,12 @@ def coverage_map(
     service_types: Sequence[str],
     tiles: bool = True,
 ) -> folium.Map:
-    """The overview map: district choropleth, communities by minutes, services by type,
-    a layer control, a legend and source attribution."""
-    fmap = base_map(tiles=tiles)
-    add_districts(fmap, districts, summary, threshold_min)
-    add_communities(fmap, gaps, threshold_min)
-    add_services(fmap, public_services, shown_types=service_types)
+    """The whole overview map as one folium Map (for a saved HTML file or a brief):
+    base map, data layers and a layer control."""
+    fmap = coverage_base_map(tiles=tiles)
+    for layer in coverage_layers(districts, summary, gaps, public_services, threshold_min, service_types):
+        layer.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
-    _Legend(legend_html(threshold_min, service_types)).add_to(fmap)
     return fmap
 
 

@@ -42,3 +42,166 @@ def prepared_data_dir(tmp_path_factory, mirror_path) -> Path:
 @pytest.fixture(scope="session")
 def prepared_manifest(prepared_data_dir) -> dict:
     return json.loads((prepared_data_dir / "manifest.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="session")
+def app_env(prepared_data_dir, tmp_path_factory):
+    """Environment for running the dashboard in tests: the prepared data, no map tiles
+    (no internet here), and a private folder for the registry and users file."""
+    import os
+
+    private = tmp_path_factory.mktemp("private")
+    env = {
+        "COVERAGE_DATA_DIR": str(prepared_data_dir),
+        "COVERAGE_MAP_TILES": "none",
+        "COVERAGE_STORE": str(private / "registry.gpkg"),
+        "COVERAGE_USERS": str(private / "users.yaml"),
+        "COVERAGE_COOKIE_SECRET": "test-secret-" + "x" * 40,
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def streamlit_server(app_env, tmp_path_factory):
+    """``streamlit run app.py`` on a free localhost port; yields (base URL, log path)."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+        cwd=PROJECT_ROOT, env={**os.environ, **app_env}, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
+    yield base, log_path
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Headless Debian Chromium driven by Playwright (installed by scripts/setup.sh --browser)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Chromium is missing: run `bash scripts/setup.sh --browser` (apt-get install chromium)")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+# --- privacy tests: a registry holding a shelter at a known exact point ---------------------
+# Used only by tests/test_privacy_output.py, with a store and a server of its own, so tests
+# that count the shipped services never see this row.
+
+SECRET_SHELTER = {
+    "service_id": "TEST-SECRET-SHELTER",
+    "name": "Privacy test shelter",
+    "organisation": "Privacy test organisation",
+    "org": "Privacy test org",
+    "type": "shelter",
+    "town": "Khujand",
+    "district": "Bobojon Ghafurov",
+    "region": "Sughd",
+    "lon": 69.63917,
+    "lat": 40.29151,
+    "location_precision": "exact",
+    "confidential": True,
+    "capacity": "8 women",
+    "source": "privacy test",
+    "source_date": "2025-01-01",
+    "confidence": "high",
+    "note": "Test note behind the gate at 12 Test Street",
+    "address": "12 Test Street",
+    "owner_org": "privacy-test-org",
+}
+
+
+@pytest.fixture(scope="session")
+def private_store(tmp_path_factory) -> Path:
+    """A registry seeded from the shipped list plus SECRET_SHELTER (exact, confidential)."""
+    from coverage import store
+
+    path = tmp_path_factory.mktemp("private-registry") / "registry.gpkg"
+    store.open_store(path).add(SECRET_SHELTER, "privacy-test-setup")
+    return path
+
+
+@pytest.fixture(scope="session")
+def private_streamlit_server(app_env, private_store, tmp_path_factory):
+    """Like ``streamlit_server`` but serving ``private_store``; yields (base URL, log path)."""
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    env = {**os.environ, **app_env, "COVERAGE_STORE": str(private_store)}
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("private-server") / "streamlit.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+         "--logger.level", "info"],
+        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as resp:
+                if resp.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.3)
+    else:
+        proc.kill()
+        raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
+    yield base, log_path
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

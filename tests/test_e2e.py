@@ -1,0 +1,90 @@
+"""End to end: `streamlit run app.py` on a free localhost port, driven in headless Chromium."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+METRIC = '[data-testid="stMetricValue"]'
+
+
+def _wait_idle(page, timeout_s: float = 60.0) -> None:
+    """Wait until Streamlit has finished the current run (no 'Running…' status widget)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("Streamlit still running after %.0f s" % timeout_s)
+
+
+def _open(page, url: str) -> None:
+    page.goto(url)
+    page.wait_for_selector(METRIC, timeout=90_000)
+    map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
+    map_frame.locator(".leaflet-container").wait_for(timeout=60_000)
+    map_frame.locator(".leaflet-interactive").first.wait_for(timeout=60_000)
+    _wait_idle(page)
+
+
+def test_threshold_change_updates_figures_in_browser(streamlit_server, browser, tmp_path):
+    base, _log = streamlit_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    _open(page, base + "/")
+
+    within_before = page.locator(METRIC).first.inner_text()
+    page.screenshot(path=str(tmp_path / "map_60min.png"), full_page=True)
+
+    slider = page.get_by_role("slider", name="Threshold (minutes by road)")
+    assert slider.input_value() == "60"
+    slider.focus()
+    page.keyboard.press("End")  # jump to the largest threshold, 240 min
+    page.wait_for_function(
+        "([sel, before]) => document.querySelector(sel) && document.querySelector(sel).innerText !== before",
+        arg=[METRIC, within_before], timeout=30_000,
+    )
+    _wait_idle(page)
+    within_after = page.locator(METRIC).first.inner_text()
+    assert slider.input_value() == "240"
+    assert int(re.sub(r"\D", "", within_after)) > int(re.sub(r"\D", "", within_before))
+    assert "240 min" in page.content()
+
+    # The district choropleth and the legend are drawn inside the map with no tiles (offline).
+    map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
+    map_frame.locator(".leaflet-control-layers").get_by_text("Districts: share within 240 min").wait_for(
+        state="attached", timeout=30_000)
+    assert map_frame.locator("canvas").count() >= 1  # districts and communities, drawn on a canvas
+    assert map_frame.locator(".leaflet-marker-icon").count() >= 3  # the shelters' town-level markers
+    shot = tmp_path / "map_240min.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 50_000
+    assert not problems, problems
+
+
+@pytest.mark.parametrize("link, heading", [
+    ("Underserved communities", "Underserved communities"),
+    ("Reach", "Reach by organisation"),
+    ("About the data", "About the data"),
+])
+def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link, heading):
+    base, _log = streamlit_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda err: problems.append(f"page error: {err}"))
+    # Open the app and follow the sidebar link, as a user does (a deep link makes Streamlit
+    # probe /<page>/_stcore/health first, a 404 that is Streamlit's own, not the app's).
+    page.goto(base + "/")
+    page.wait_for_selector(METRIC, timeout=90_000)
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
+    page.get_by_role("heading", name=heading).wait_for(timeout=90_000)
+    _wait_idle(page)
+    page.screenshot(path=str(tmp_path / f"{heading.replace(' ', '_')}.png"), full_page=True)
+    assert not problems, problems

@@ -1,0 +1,92 @@
+"""Every dashboard page through Streamlit's AppTest: renders, reacts, sorts."""
+
+from __future__ import annotations
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conftest import PROJECT_ROOT
+
+PAGES = ["app.py", "pages/1_Underserved_communities.py", "pages/2_Reach.py", "pages/3_About_the_data.py"]
+
+
+def _run(page: str) -> AppTest:
+    at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def _metric(at: AppTest, start: str) -> str:
+    return next(m.value for m in at.metric if m.label.startswith(start))
+
+
+def _people(text: str) -> int:
+    return int(text.replace(",", ""))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_renders_without_exception(app_env, page):
+    at = _run(page)
+    assert at.title, "every page has a title"
+
+
+def test_map_page_threshold_changes_headline_figures(app_env):
+    at = _run("app.py")
+    within_60 = _people(_metric(at, "People within"))
+    beyond_60 = _people(_metric(at, "People beyond"))
+    at.sidebar.slider(key="threshold").set_value(180).run()
+    assert not at.exception
+    within_180 = _people(_metric(at, "People within"))
+    beyond_180 = _people(_metric(at, "People beyond"))
+    assert within_180 > within_60
+    assert within_180 + beyond_180 == within_60 + beyond_60  # the same people, split differently
+    assert "180 min" in next(m.label for m in at.metric if m.label.startswith("People within"))
+
+
+def test_map_page_type_and_season_change_figures(app_env):
+    at = _run("app.py")
+    shelter_within = _people(_metric(at, "People within"))
+    at.sidebar.multiselect(key="service_types").set_value(["shelter", "crisis_centre", "support_service"]).run()
+    assert _people(_metric(at, "People within")) > shelter_within
+    at.sidebar.multiselect(key="service_types").set_value(["shelter"]).run()
+    at.sidebar.slider(key="threshold").set_value(240).run()
+    summer = _people(_metric(at, "People within"))
+    at.sidebar.radio(key="season").set_value("winter").run()
+    assert not at.exception
+    assert _people(_metric(at, "People within")) < summer  # avalanche-prone roads are slower in winter
+
+
+def test_underserved_table_is_sorted_by_people_affected(app_env):
+    at = _run("pages/1_Underserved_communities.py")
+    table = at.dataframe[0].value
+    assert len(table) > 100
+    people = table["population"].tolist()
+    assert people == sorted(people, reverse=True)
+    at.sidebar.slider(key="threshold").set_value(200).run()
+    fewer = at.dataframe[0].value
+    assert len(fewer) < len(table)
+    assert fewer["population"].tolist() == sorted(fewer["population"].tolist(), reverse=True)
+
+
+def test_reach_totals_add_up_over_districts(app_env):
+    at = _run("pages/2_Reach.py")
+    totals = at.dataframe[0].value
+    by_district = at.dataframe[1].value
+    org = at.selectbox(key="reach_org").value
+    total_row = by_district[by_district["district"] == "Total"].iloc[0]
+    districts = by_district[by_district["district"] != "Total"]
+    for column in ("within_30", "within_60", "within_120"):
+        assert districts[column].sum() == total_row[column]
+        assert totals.set_index("org").loc[org, column] == total_row[column]
+    # Within 30 ≤ 60 ≤ 120 for every organisation.
+    assert (totals["within_30"] <= totals["within_60"]).all()
+    assert (totals["within_60"] <= totals["within_120"]).all()
+
+
+def test_about_page_names_every_source_and_licence(app_env):
+    at = _run("pages/3_About_the_data.py")
+    text = " ".join(str(m.value) for m in at.markdown) + " ".join(df.value.to_csv() for df in at.dataframe)
+    for needle in ("OpenStreetMap contributors", "geoBoundaries", "GeoNames", "Census", "ODbL", "CC BY 4.0",
+                   "approximate", "estimate"):
+        assert needle in text, needle
