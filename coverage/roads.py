@@ -626,6 +626,23 @@ def snap(network: RoutingNetwork, points: Any) -> tuple[np.ndarray, np.ndarray]:
     return snap_xy(network, xy)
 
 
+def snap_candidates(network: RoutingNetwork, xy: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` nearest nodes of each point of (n, 2) EPSG:32642 metres: (n, k) node
+    indices (-1 for points without coordinates) and distances in metres (inf).
+
+    Several candidates, not one: the nearest node is not always the best way onto the
+    road network (a pass road's end may be nearest but lead nowhere in winter)."""
+    xy = np.asarray(xy, dtype=float).reshape(-1, 2)
+    k = max(1, min(int(k), network.n_nodes))
+    index = np.full((len(xy), k), -1, dtype=np.int64)
+    distance = np.full((len(xy), k), np.inf)
+    ok = np.isfinite(xy).all(axis=1)
+    if ok.any() and network.n_nodes:
+        d, i = network.kdtree.query(xy[ok], k=k)
+        index[ok], distance[ok] = np.asarray(i).reshape(-1, k), np.asarray(d).reshape(-1, k)
+    return index, distance
+
+
 def snap_xy(network: RoutingNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Like :func:`snap` for (n, 2) EPSG:32642 metres."""
     xy = np.asarray(xy, dtype=float).reshape(-1, 2)

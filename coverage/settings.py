@@ -96,6 +96,8 @@ WINTER_AVALANCHE_SPEED_FACTOR = 0.75
 ACCESS_DETOUR_FACTOR = 1.4  # straight line × this = local road/path distance
 ACCESS_SPEED_SPARSE_KPH = 30.0  # driving on local roads missing from a sparse trunk network
 ACCESS_SPEED_DENSE_KPH = 4.5  # walking, when a full OSM extract reaches the village
+# Each community and service may join the road network at any of its nearest nodes.
+SNAP_CANDIDATES = 16
 # A network with fewer nodes than this is treated as a sparse trunk network.
 SPARSE_NETWORK_MAX_NODES = 5000
 
@@ -132,6 +134,7 @@ class Settings:
     access_speed_sparse_kph: float = ACCESS_SPEED_SPARSE_KPH
     access_speed_dense_kph: float = ACCESS_SPEED_DENSE_KPH
     sparse_network_max_nodes: int = SPARSE_NETWORK_MAX_NODES
+    snap_candidates: int = SNAP_CANDIDATES
     default_threshold_min: float = DEFAULT_THRESHOLD_MIN
 
 

@@ -25,7 +25,7 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
 from coverage import settings as cfg
-from coverage.roads import RoutingNetwork, points_xy, snap_xy
+from coverage.roads import RoutingNetwork, points_xy, snap_candidates, snap_xy
 from coverage.settings import Settings, load_settings
 
 TIMES_COLUMNS = (
@@ -113,7 +113,10 @@ def _nearest_of_type(
     services: pd.DataFrame,
     settings: Settings,
 ) -> dict[str, np.ndarray]:
-    """Columns for one service type (arrays aligned with the communities)."""
+    """Columns for one service type (arrays aligned with the communities).
+
+    ``com_node`` / ``com_access``: (n, k) candidate entry nodes of each community and the
+    off-road minutes to each; the best candidate is chosen per community."""
     n_com = len(com_node)
     svc_xy = points_xy(services)
     ok = np.isfinite(svc_xy).all(axis=1)
@@ -124,14 +127,24 @@ def _nearest_of_type(
     chosen = np.full(n_com, -1, dtype=np.int64)
     direct = np.zeros(n_com, dtype=bool)
     if len(svc_xy):
-        svc_node, svc_dist = snap_xy(network, svc_xy)
+        svc_node, svc_dist = snap_candidates(network, svc_xy, settings.snap_candidates)
+        k_svc = svc_node.shape[1]
         svc_access = access_minutes(svc_dist, network, settings)
-        dist, via = multi_source_minutes(network.matrix_t, svc_node, svc_access)
+        # One virtual source per (service, candidate node), service-major: source p is
+        # service p // k_svc.
+        dist, via = multi_source_minutes(network.matrix_t, svc_node.ravel(), svc_access.ravel())
+        via = np.where(via >= 0, via // k_svc, -1)
         on_net = com_node >= 0
-        net_total = np.full(n_com, np.inf)
-        net_via = np.full(n_com, -1, dtype=np.int64)
-        net_total[on_net] = com_access[on_net] + dist[com_node[on_net]]
-        net_via[on_net] = via[com_node[on_net]]
+        candidate_total = np.where(on_net, com_access + dist[np.maximum(com_node, 0)], np.inf)
+        best = np.argmin(candidate_total, axis=1)
+        rows = np.arange(n_com)
+        net_total = candidate_total[rows, best]
+        net_via = np.where(np.isfinite(net_total), via[np.maximum(com_node[rows, best], 0)], -1)
+        com_access = com_access[rows, best]
+        # For the access/network split only: Dijkstra does not say which entry node of
+        # the service was used, so its shortest off-road leg stands for it (the total
+        # minutes are exact either way).
+        svc_access_best = svc_access.min(axis=1)
         # Straight to the nearest service of the type, when that beats the road.
         has_xy = np.isfinite(com_xy).all(axis=1)
         direct_min = np.full(n_com, np.inf)
@@ -145,7 +158,7 @@ def _nearest_of_type(
         chosen = np.where(direct, direct_via, net_via)
         reached = np.isfinite(minutes)
         by_road = reached & ~direct
-        svc_leg = np.where(by_road, svc_access[np.maximum(net_via, 0)], 0.0)
+        svc_leg = np.where(by_road, svc_access_best[np.maximum(net_via, 0)], 0.0)
         access = np.where(direct, direct_min, np.where(by_road, com_access + svc_leg, np.nan))
         road = np.where(direct, 0.0, np.where(by_road, np.maximum(net_total - access, 0.0), np.inf))
         chosen = np.where(reached, chosen, -1)
@@ -182,7 +195,7 @@ def nearest_service_times(
         if column not in frame.columns:
             raise KeyError(f"missing column {column!r}")
     com_xy = points_xy(communities)
-    com_node, com_dist = snap_xy(network, com_xy)
+    com_node, com_dist = snap_candidates(network, com_xy, settings.snap_candidates)
     com_access = access_minutes(com_dist, network, settings)
     community_ids = communities["community_id"].to_numpy()
     frames = []

@@ -139,13 +139,16 @@ def test_nearest_service_times_equal_networkx_on_default_network(summer):
     assert list(times.columns) == list(travel.TIMES_COLUMNS)
     assert len(times) == 600 and set(times["service_type"]) == {"shelter", "legal_aid"}
 
-    com_node, com_d = roads.snap(summer, communities)
-    com_access = travel.access_minutes(com_d, summer, SETTINGS)
+    # Communities and services join the road at any of their k nearest nodes.
+    k = SETTINGS.snap_candidates
     com_xy = roads.points_xy(communities)
+    com_node, com_d = roads.snap_candidates(summer, com_xy, k)
+    com_access = travel.access_minutes(com_d, summer, SETTINGS)
     for stype, group in services.groupby("type"):
-        s_node, s_d = roads.snap(summer, group)
+        s_node, s_d = roads.snap_candidates(summer, roads.points_xy(group), k)
         s_access = travel.access_minutes(s_d, summer, SETTINGS)
-        by_road = networkx_multi_source(summer.matrix, s_node, s_access)[com_node] + com_access
+        to_service = networkx_multi_source(summer.matrix, s_node.ravel(), s_access.ravel())
+        by_road = (to_service[com_node] + com_access).min(axis=1)
         straight = np.hypot(*(com_xy[:, None, :] - roads.points_xy(group)[None, :, :]).T).T
         direct = travel.access_minutes(straight.min(axis=1), summer, SETTINGS)
         rows = times[times["service_type"] == stype].set_index("community_id")

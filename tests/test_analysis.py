@@ -1,0 +1,167 @@
+"""Gaps, rankings and the command line, on the real default data (mirror → data step)."""
+
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+
+from coverage import analysis, cli, gaps, privacy, reach, roads, settings
+
+
+@pytest.fixture(scope="module")
+def inputs(prepared_data_dir) -> analysis.Inputs:
+    return analysis.load_inputs(prepared_data_dir)
+
+
+@pytest.fixture(scope="module")
+def summer_times(inputs) -> pd.DataFrame:
+    return analysis.travel_times(inputs, season="summer", config=settings.Settings())
+
+
+def test_travel_table_has_every_community_and_type(inputs, summer_times):
+    types = set(inputs.services["type"])
+    assert set(summer_times["service_type"]) == types
+    assert len(summer_times) == len(inputs.communities) * len(types)
+    assert np.isfinite(summer_times["minutes"]).all()
+    assert (summer_times["minutes"] >= 0).all()
+
+
+def test_communities_next_to_a_shelter_town_are_within_reach(inputs, summer_times):
+    result = analysis.analyse(inputs, summer_times, "shelter", 60)
+    khujand = result.communities[result.communities["name"].isin(["Xo'jand", "Khujand"])]
+    assert len(khujand) and (khujand["minutes"] < 30).all()
+    assert not khujand["underserved"].any()
+
+
+def test_threshold_flags_and_district_totals_add_up(inputs, summer_times):
+    result = analysis.analyse(inputs, summer_times, "shelter", 60, regions=["Khatlon", "Sughd"])
+    per_community = result.communities
+    assert (per_community["underserved"] == (per_community["minutes"] > 60)).all()
+    districts = result.districts
+    assert (districts["population_within"] + districts["population_beyond"] == districts["population"]).all()
+    census = inputs.districts.set_index("district_id")["population"]
+    assert (districts.set_index("district_id")["population"] == census.reindex(districts["district_id"])).all()
+    assert districts["population"].sum() == 3_436_420 + 2_769_261  # Khatlon + Sughd, census 2020
+    assert list(districts["population_beyond"]) == sorted(districts["population_beyond"], reverse=True)
+    total = result.totals.set_index("region").loc["All"]
+    assert total["population_within"] == districts["population_within"].sum()
+
+
+def test_more_minutes_never_fewer_people(inputs, summer_times):
+    within = [int(analysis.analyse(inputs, summer_times, "crisis_centre", t).totals.iloc[-1]["population_within"])
+              for t in (15, 30, 60, 120, 240)]
+    assert within == sorted(within)
+    assert within[0] < within[-1]
+
+
+def test_ranking_is_by_people_affected(inputs, summer_times):
+    result = analysis.analyse(inputs, summer_times, "shelter", 120)
+    ranking = result.ranking
+    assert len(ranking) > 0
+    assert ranking["population"].is_monotonic_decreasing
+    assert (ranking["minutes"] > 120).all()
+    assert ranking["nearest_service"].notna().all()
+
+
+def test_several_types_take_the_nearest_of_any(inputs, summer_times):
+    one = analysis.analyse(inputs, summer_times, "shelter", 60).communities.set_index("community_id")["minutes"]
+    two = analysis.analyse(inputs, summer_times, ["shelter", "support_service"], 60).communities.set_index(
+        "community_id")["minutes"]
+    assert (two <= one + 1e-9).all()
+    assert (two < one).any()
+
+
+def test_winter_is_never_faster(inputs, summer_times):
+    winter = analysis.travel_times(inputs, season="winter", config=settings.Settings())
+    merged = summer_times.merge(winter, on=["community_id", "service_type"], suffixes=("_s", "_w"))
+    assert (merged["minutes_w"] >= merged["minutes_s"] - 1e-6).all()
+    assert (merged["minutes_w"] > merged["minutes_s"] + 1).any()
+
+
+def test_unknown_type_is_a_clear_error(inputs, summer_times):
+    with pytest.raises(ValueError, match="unknown service type"):
+        analysis.analyse(inputs, summer_times, "spa", 60)
+
+
+def test_reach_per_organisation_is_consistent(inputs):
+    network = roads.load_network(settings.DEFAULT_NETWORK, "summer", settings.Settings())
+    times = reach.organisation_times(network, inputs.communities, inputs.services, settings.Settings())
+    table = reach.reach_table(times, inputs.communities)
+    totals = reach.organisation_totals(table).set_index("org")
+    any_org = totals.loc[reach.ANY_ORGANISATION]
+    for org, row in totals.drop(index=reach.ANY_ORGANISATION).iterrows():
+        assert row["within_120"] <= any_org["within_120"], org  # nobody reaches more than all together
+    assert any_org["within_120"] <= inputs.communities["population"].sum()
+    assert {"Gulrukhsor", "Ghamkhori", "Najoti Kudakon"} <= set(totals.index)
+
+
+def test_public_services_move_confidential_points_to_a_settlement(inputs):
+    secret = inputs.services.iloc[[0]].copy()
+    secret["service_id"] = "SECRET"
+    secret["type"] = "shelter"
+    secret["confidential"] = True
+    secret["location_precision"] = "exact"
+    secret["lon"], secret["lat"] = 69.63917, 40.29151
+    secret = secret.set_geometry(gpd.points_from_xy([69.63917], [40.29151]), crs=settings.CRS_STORE)
+    public = privacy.public_services(secret, inputs.places)
+    assert public.loc[0, "location_precision"] == "settlement"
+    assert (round(public.loc[0, "lon"], 3), round(public.loc[0, "lat"], 3)) != (69.639, 40.292)
+    assert public.loc[0, "town"] in set(inputs.places["name"])
+    assert privacy.public_services(secret, None).empty  # no places: dropped, never shown as is
+
+
+# --- command line --------------------------------------------------------------------
+
+
+def test_cli_analyse_prints_a_district_table_and_writes_outputs(prepared_data_dir, tmp_path, capsys):
+    out = tmp_path / "results.gpkg"
+    code = cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--threshold", "120",
+                     "--season", "winter", "--out", str(out), "--region", "Khatlon", "--region", "Sughd"])
+    assert code == 0
+    printed = capsys.readouterr().out
+    assert "Districts by people beyond 120 min of a shelter (winter)" in printed
+    assert "People within 120 min" in printed
+    layers = {name for name, _ in pyogrio.list_layers(out)}
+    assert layers == {"communities", "districts"}
+    communities = gpd.read_file(out, layer="communities")
+    districts = gpd.read_file(out, layer="districts")
+    assert communities["population"].sum() == districts["population"].sum() == 3_436_420 + 2_769_261
+    assert set(communities["underserved"].unique()) <= {True, False, 0, 1}
+
+
+def test_cli_analyse_csv_and_geojson(prepared_data_dir, tmp_path):
+    for suffix in (".csv", ".geojson"):
+        out = tmp_path / f"results{suffix}"
+        assert cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "crisis_centre",
+                         "--out", str(out)]) == 0
+        assert out.exists() and out.with_name(out.stem + "_districts.csv").exists()
+    table = pd.read_csv(tmp_path / "results.csv")
+    assert {"community_id", "name", "district", "population", "minutes", "underserved", "lon", "lat"} <= set(table)
+
+
+def test_cli_route_prints_time_and_towns(capsys):
+    assert cli.main(["route", "Khujand", "Bokhtar"]) == 0
+    printed = capsys.readouterr().out
+    assert "Khujand → Bokhtar (summer)" in printed and "by car" in printed
+    assert "Dushanbe" in printed and "Istaravshan" in printed
+    assert cli.main(["route", "Khujand", "Atlantis"]) == 2
+
+
+def test_cli_check_services(capsys, tmp_path):
+    assert cli.main(["check-services", str(settings.SERVICES_CSV)]) == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text(settings.SERVICES_CSV.read_text(encoding="utf-8").replace(",shelter,", ",shelterz,", 1),
+                   encoding="utf-8")
+    assert cli.main(["check-services", str(bad)]) == 1
+    assert "row 2" in capsys.readouterr().out
+
+
+def test_fmt_minutes():
+    assert cli.fmt_minutes(45.2) == "45 min"
+    assert cli.fmt_minutes(394) == "6 h 34 min"
+    assert cli.fmt_minutes(math.inf) == "unreachable"
