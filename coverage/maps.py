@@ -34,10 +34,8 @@ ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
 DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance for drawing
 
 ATTRIBUTION = (
-    "Roads, settlements, health facilities: &copy; OpenStreetMap contributors (ODbL) · "
-    "Boundaries: geoBoundaries (ODbL, from OpenStreetMap) · Towns: GeoNames (CC BY 4.0) · "
-    "Population: Agency on Statistics of Tajikistan, Census 2020 · "
-    "Services: project list from NGO, OSCE, UN and press sources (see About the data)"
+    "&copy; OpenStreetMap contributors (ODbL) · geoBoundaries · GeoNames (CC BY 4.0) · "
+    "Census 2020, Agency on Statistics of Tajikistan · Services: see About the data"
 )
 
 # type → (label, colour, symbol); colours from ColorBrewer Set1/Dark2, distinct for colour-blind users
@@ -344,12 +342,15 @@ def coverage_map(
     return fmap
 
 
-def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: int | None = None,
-              tiles: bool = True) -> folium.Map:
-    """A small map of a few communities (e.g. the underserved table) and the services."""
+def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
+              tiles: bool = True, service_types: Sequence[str] | None = None) -> folium.Map:
+    """A small map of a few communities (e.g. the underserved table) and the services
+    (only ``service_types`` when given); ``highlight`` is an index label of ``points``."""
     fmap = base_map(tiles=tiles)
     if len(points):
         add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0)
+    if service_types is not None:
+        public_services = public_services[public_services["type"].isin(list(service_types))]
     add_services(fmap, public_services)
     if highlight is not None and highlight in points.index:
         row = points.loc[highlight]

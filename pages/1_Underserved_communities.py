@@ -43,7 +43,7 @@ event = st.dataframe(
         "name": _("Community"),
         "district": _("District"),
         "region": _("Region"),
-        "population": st.column_config.NumberColumn(_("People affected"), format="%d"),
+        "population": st.column_config.NumberColumn(_("People affected"), format="localized"),
         "population_note": _("Figure"),
         "minutes": st.column_config.NumberColumn(_("Minutes to nearest"), format="%d min",
                                                  help=_("Empty: no road route at all")),
@@ -69,7 +69,8 @@ if selected_rows:
     highlight = selected_id
 left, right = st.columns([3, 2])
 with left:
-    small = maps.point_map(points, ui.public_services(), highlight=highlight, tiles=choice.tiles)
+    small = maps.point_map(points, ui.public_services(), highlight=highlight, tiles=choice.tiles,
+                           service_types=result.service_types)
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))
@@ -81,9 +82,9 @@ with right:
         column_config={
             "district": _("District"),
             "region": _("Region"),
-            "population_beyond": st.column_config.NumberColumn(_("People beyond"), format="%d"),
+            "population_beyond": st.column_config.NumberColumn(_("People beyond"), format="localized"),
             "share_within": st.column_config.ProgressColumn(_("Share within"), min_value=0.0, max_value=1.0,
                                                             format="percent"),
-            "communities_beyond": st.column_config.NumberColumn(_("Communities beyond"), format="%d"),
+            "communities_beyond": st.column_config.NumberColumn(_("Communities beyond"), format="localized"),
         },
     )

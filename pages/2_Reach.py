@@ -38,7 +38,7 @@ chart = (
     alt.Chart(chart_data)
     .mark_bar()
     .encode(
-        y=alt.Y("org:N", sort="-x", title=None),
+        y=alt.Y("org:N", sort="-x", title=None, axis=alt.Axis(labelLimit=260)),
         x=alt.X("people:Q", title=_("People within reach")),
         color=alt.Color("threshold:N", title=None, sort=list(labels.values())),
         yOffset=alt.YOffset("threshold:N", sort=list(labels.values())),
@@ -48,7 +48,7 @@ chart = (
 )
 st.altair_chart(chart, width="stretch")
 
-number = {c: st.column_config.NumberColumn(labels[c], format="%d") for c in cols}
+number = {c: st.column_config.NumberColumn(labels[c], format="localized") for c in cols}
 st.subheader(_("Totals per organisation"))
 st.dataframe(totals.assign(share_120=totals[cols[-1]] / max(population, 1)), hide_index=True,
              width="stretch",
@@ -65,7 +65,7 @@ total_row = pd.DataFrame([{"district": _("Total"), "region": "", "population": b
                            **{c: by_district[c].sum() for c in cols}}])
 st.dataframe(pd.concat([by_district, total_row], ignore_index=True), hide_index=True, width="stretch",
              column_config={"district": _("District"), "region": _("Region"),
-                            "population": st.column_config.NumberColumn(_("Population"), format="%d"), **number})
+                            "population": st.column_config.NumberColumn(_("Population"), format="localized"), **number})
 st.download_button(_("Download reach by district (CSV)"),
                    services.neutralise_formulas(table).to_csv(index=False).encode("utf-8"),
                    file_name=f"reach_by_district_{choice.season}.csv", mime="text/csv")

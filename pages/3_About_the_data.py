@@ -49,12 +49,13 @@ rows = [
      "approximate trunk roads"),
 ]
 st.subheader(_("Sources"))
-st.dataframe(pd.DataFrame(rows, columns=[_("Data"), _("Source"), _("Licence"), _("Date"), _("Precision")]),
-             hide_index=True, width="stretch")
+st.table(pd.DataFrame(rows, columns=[_("Data"), _("Source"), _("Licence"), _("Date"), _("Precision")])
+         .set_index(_("Data")))
 
 st.subheader(_("Where each service is placed"))
 svc = ui.public_services()
 counts = svc.groupby(["type", "location_precision"]).size().unstack(fill_value=0)
+counts.index = [ui.TYPE_LABELS.get(t, t) for t in counts.index]
 st.dataframe(counts, width="stretch")
 st.markdown(_("""
 * **Shelters are never shown at their real address.** Public views, exports and reports place every

@@ -10,6 +10,7 @@ import pytest
 pytestmark = pytest.mark.e2e
 
 METRIC = '[data-testid="stMetricValue"]'
+MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
 
 
 def _wait_idle(page, timeout_s: float = 60.0) -> None:
@@ -68,12 +69,12 @@ def test_threshold_change_updates_figures_in_browser(streamlit_server, browser, 
     assert not problems, problems
 
 
-@pytest.mark.parametrize("link, heading", [
-    ("Underserved communities", "Underserved communities"),
-    ("Reach", "Reach by organisation"),
-    ("About the data", "About the data"),
+@pytest.mark.parametrize("link, heading, content", [
+    ("Underserved communities", "Underserved communities", ['[data-testid="stDataFrame"] canvas', MAP_FRAME]),
+    ("Reach", "Reach by organisation", ['[data-testid="stDataFrame"] canvas', ".vega-embed"]),
+    ("About the data", "About the data", ['[data-testid="stDataFrame"] canvas']),
 ])
-def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link, heading):
+def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link, heading, content):
     base, _log = streamlit_server
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     problems: list[str] = []
@@ -86,5 +87,7 @@ def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
     page.get_by_role("heading", name=heading).wait_for(timeout=90_000)
     _wait_idle(page)
+    for selector in content:
+        page.locator(selector).first.wait_for(timeout=60_000)
     page.screenshot(path=str(tmp_path / f"{heading.replace(' ', '_')}.png"), full_page=True)
     assert not problems, problems

@@ -86,7 +86,9 @@ def test_reach_totals_add_up_over_districts(app_env):
 
 def test_about_page_names_every_source_and_licence(app_env):
     at = _run("pages/3_About_the_data.py")
-    text = " ".join(str(m.value) for m in at.markdown) + " ".join(df.value.to_csv() for df in at.dataframe)
+    text = (" ".join(str(m.value) for m in at.markdown) + " ".join(df.value.to_csv() for df in at.dataframe)
+            + " ".join(t.value.to_csv() for t in at.table))
+    assert len(at.table) == 1 and len(at.table[0].value) >= 7  # one row per source
     for needle in ("OpenStreetMap contributors", "geoBoundaries", "GeoNames", "Census", "ODbL", "CC BY 4.0",
                    "approximate", "estimate"):
         assert needle in text, needle
