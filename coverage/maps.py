@@ -107,10 +107,28 @@ def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SU
                       zoom_snap=0.25, zoom_delta=0.5)
     fmap.default_js = [("leaflet", f"{LEAFLET_BASE_URL}/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{LEAFLET_BASE_URL}/leaflet.css")]
+    _DefaultIconPath(f"{LEAFLET_BASE_URL}/images/").add_to(fmap)
     if tiles and TILES_URL.lower() not in ("", "none", "off"):
         folium.TileLayer(TILES_URL, attr=TILES_ATTRIBUTION, name="OpenStreetMap background", max_zoom=18).add_to(fmap)
     _Attribution(ATTRIBUTION).add_to(fmap)
     return fmap
+
+
+class _DefaultIconPath(MacroElement):
+    """Where Leaflet finds its default marker images: folium creates every marker with the
+    default icon before swapping in ours, and Leaflet guesses the folder wrongly when it is
+    not loaded from a CDN."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        L.Icon.Default.imagePath = {{ this.path|tojson }};
+        {% endmacro %}"""
+    )
+
+    def __init__(self, path: str):
+        super().__init__()
+        self._name = "DefaultIconPath"
+        self.path = path
 
 
 class _Attribution(MacroElement):
@@ -296,12 +314,29 @@ def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
         layer.add_to(fmap)
 
 
-def coverage_base_map(tiles: bool = True) -> folium.Map:
+def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
+    """District names as text on the map, so the map reads without background tiles."""
+    points = districts.to_crs(settings.CRS_METRIC).representative_point().to_crs(settings.CRS_STORE)
+    for name, point in zip(districts["district"], points):
+        folium.Marker(
+            location=(round(point.y, 4), round(point.x, 4)),
+            icon=folium.DivIcon(
+                icon_size=(110, 14), icon_anchor=(55, 7), class_name="district-label",
+                html=(f'<div style="font:600 10px/14px sans-serif;color:#222;text-align:center;'
+                      f'text-shadow:0 0 3px #fff,0 0 3px #fff;pointer-events:none">{html.escape(str(name))}</div>'),
+            ),
+            interactive=False,
+        ).add_to(fmap)
+
+
+def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
-    background, attribution and legend. The dashboard draws it once and sends the
-    data layers (:func:`coverage_layers`) separately, so moving the slider redraws
-    the layers without reloading the map."""
+    background, district name labels, attribution and legend. The dashboard draws it
+    once and sends the data layers (:func:`coverage_layers`) separately, so moving the
+    slider redraws the layers without reloading the map."""
     fmap = base_map(tiles=tiles)
+    if districts is not None:
+        add_district_labels(fmap, districts)
     _Legend(legend_html()).add_to(fmap)
     return fmap
 
@@ -335,7 +370,7 @@ def coverage_map(
 ) -> folium.Map:
     """The whole overview map as one folium Map (for a saved HTML file or a brief):
     base map, data layers and a layer control."""
-    fmap = coverage_base_map(tiles=tiles)
+    fmap = coverage_base_map(tiles=tiles, districts=districts)
     for layer in coverage_layers(districts, summary, gaps, public_services, threshold_min, service_types):
         layer.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
