@@ -41,7 +41,7 @@ st.caption(_("People: 2020 census by district; village figures are estimates sha
 # The base map stays the same while the user moves the slider; only the data layers are
 # sent again, so the browser redraws them without reloading the map.
 layers = maps.coverage_layers(
-    ui.display_districts(), result.districts, result.communities, ui.public_services(),
+    ui.display_districts(), result.districts, result.communities, ui.map_services(),
     choice.threshold_min, result.service_types,
 )
 clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=ui.display_districts()), feature_group_to_add=layers,

@@ -1,14 +1,26 @@
-"""Streamlit glue shared by the pages: cached loading, the sidebar, number formatting.
+"""Streamlit glue shared by the pages: cached loading, the sidebar, sign-in, formatting.
 
 Pages stay thin: they call these helpers and the ``coverage`` library; nothing here
-computes travel times itself. Travel times are computed once per (season, network,
-services version) and cached for every session of the server.
+computes travel times itself.
+
+Services come from the registry (``coverage.store``; created and seeded from
+``data/services/services.csv`` on first use). Every cached loader is keyed by the
+registry's version (its last history id, one cheap query per call), so an edit made on
+the staff page, or by another process, shows on every page at the next rerun. Travel
+times and reach are keyed by a fingerprint of the open services' ids, types, points and
+organisations, so they are recomputed only when one of those changed.
+
+Sign-in keeps a signed session token (``auth.issue_token``) in ``st.session_state``;
+the user is looked up in the users file on every run, so a removed user loses access
+at once. Nothing here shows, logs or stores a password.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +28,7 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from coverage import analysis, maps, privacy, settings
+from coverage import analysis, auth, maps, privacy, settings, store
 from coverage.i18n import translator
 
 _ = translator("en")
@@ -57,33 +69,233 @@ def fmt_people(count: float) -> str:
     return f"{int(count):,}"
 
 
-@st.cache_resource(show_spinner=False)
-def inputs() -> analysis.Inputs:
-    """Districts, communities and services, read once per server (data step if needed)."""
+# --- the services registry -----------------------------------------------------------------
+
+# Columns of the registry that never enter the engine's inputs (the engine needs points,
+# not street addresses).
+ENGINE_DROPPED_COLUMNS: tuple[str, ...] = ("address",)
+
+
+def store_path() -> Path:
+    """The registry file (env ``COVERAGE_STORE``, else ``private/registry.gpkg``)."""
+    return store.store_location()
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _registry(path: str) -> store.ServiceStore:
+    return store.open_store(path)
+
+
+def registry() -> store.ServiceStore:
+    """The services registry, created and seeded from the shipped list on first use."""
+    path = store_path()
+    if not path.exists():  # first run, or the file was moved away: create (seed) it again
+        _registry.clear()
+    return _registry(str(path))
+
+
+def registry_version() -> int:
+    """Grows with every change to the registry (one small SQLite query)."""
+    return registry().version()
+
+
+def _services_fingerprint(services: gpd.GeoDataFrame) -> str:
+    """What travel times and reach depend on: ids, types, points, organisations."""
+    columns = [c for c in ("service_id", "type", "lon", "lat", "org", "organisation") if c in services.columns]
+    text = services[columns].sort_values("service_id").to_csv(index=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _inputs(data_folder: str, population: str, registry_file: str, version: int) -> tuple[analysis.Inputs, str]:
+    table = _registry(registry_file).services(include_closed=False)
+    table = table.drop(columns=[c for c in ENGINE_DROPPED_COLUMNS if c in table.columns])
     with st.spinner(_("Preparing boundaries, communities and services (first start only) …")):
-        return analysis.load_inputs(data_dir(), population_path=os.environ.get("COVERAGE_POPULATION") or None)
+        data = analysis.load_inputs(Path(data_folder), population_path=population or None, services_table=table)
+    return data, _services_fingerprint(data.services)
 
 
-@st.cache_resource(show_spinner=False)
+def _current_inputs() -> tuple[analysis.Inputs, str]:
+    return _inputs(str(data_dir()), os.environ.get("COVERAGE_POPULATION") or "", str(registry().path),
+                   registry_version())
+
+
+def inputs() -> analysis.Inputs:
+    """Districts, communities and the registry's open services (exact points: engine
+    side only), read once per registry version (data step if needed)."""
+    return _current_inputs()[0]
+
+
+def inputs_key() -> str:
+    """Changes when anything travel times depend on changes (data, population, services)."""
+    _data, fingerprint = _current_inputs()
+    return f"{data_dir()}|{os.environ.get('COVERAGE_POPULATION') or ''}|{fingerprint}"
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _travel_times(season: str, network: str, key: str, _data: analysis.Inputs, _progress=None) -> pd.DataFrame:
+    # No Streamlit elements in here: a cached function replays its elements on every
+    # cache hit, and a replayed st.status would spin for ever.
+    return analysis.travel_times(_data, season=season, network_path=Path(network),
+                                 config=settings.load_settings(), progress=_progress)
+
+
+_TRAVEL_TIMES_READY: set[tuple[str, str, str]] = set()
+
+
 def travel_times(season: str) -> pd.DataFrame:
-    """Minutes from every community to the nearest service of every type, per season."""
-    status = st.status(_("Computing travel times for the {season} road network …").format(season=season))
-    table = analysis.travel_times(inputs(), season=season, network_path=network_path(),
-                                  config=settings.load_settings(), progress=status.write)
-    status.update(label=_("Travel times ready ({season})").format(season=season), state="complete")
+    """Minutes from every community to the nearest service of every type, per season;
+    recomputed only when the services' points (or the data) changed."""
+    args = (season, str(network_path()), inputs_key())
+    if args in _TRAVEL_TIMES_READY:
+        return _travel_times(*args, inputs())
+    messages: list[str] = []
+    with st.status(_("Computing travel times for the {season} road network …").format(season=season)) as status:
+        table = _travel_times(*args, inputs(), messages.append)
+        for message in messages:
+            status.write(message)
+        status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
+                      expanded=False)
+    _TRAVEL_TIMES_READY.add(args)
     return table
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _public_services(registry_file: str, version: int, key: str, _data: analysis.Inputs) -> gpd.GeoDataFrame:
+    return privacy.public_services(_data.services, _data.places)
+
+
 def public_services() -> gpd.GeoDataFrame:
-    """The services as the public may see them (confidential ones at town level)."""
+    """The services as the public may see them (confidential ones at town level),
+    whoever is signed in: use this for anything labelled public (exports, briefs)."""
+    return _public_services(str(registry().path), registry_version(), inputs_key(), inputs())
+
+
+def staff_services(user: auth.User) -> gpd.GeoDataFrame:
+    """Open services as a signed-in user may see them on a map: their own organisation's
+    (admins: every) row at its exact point, all others as the public sees them. Public
+    columns only (no address, note or owner). Never cached across sessions."""
     data = inputs()
-    return privacy.public_services(data.services, data.places)
+    frame = registry().services_for(user, data.places, include_closed=False)
+    keep = [c for c in privacy.PUBLIC_COLUMNS if c in frame.columns]
+    return gpd.GeoDataFrame(frame[keep + ["geometry"]], geometry="geometry", crs=frame.crs).reset_index(drop=True)
 
 
-@st.cache_resource(show_spinner=False)
+def map_services() -> gpd.GeoDataFrame:
+    """The services for the maps: the public view for everyone not signed in; for a
+    signed-in staff user, their own organisation's services at their exact points
+    and every other service as the public sees it (see :func:`staff_services`)."""
+    user = signed_in_user()
+    if user is not None:
+        return staff_services(user)
+    return public_services()
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _display_districts(data_folder: str, _districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return maps.display_districts(_districts)
+
+
 def display_districts() -> gpd.GeoDataFrame:
-    return maps.display_districts(inputs().districts)
+    return _display_districts(str(data_dir()), inputs().districts)
+
+
+def tiles_default() -> bool:
+    """Background tiles unless ``COVERAGE_MAP_TILES`` is none/off (no internet)."""
+    return os.environ.get("COVERAGE_MAP_TILES", "").lower() not in ("none", "off")
+
+
+# --- sign-in --------------------------------------------------------------------------------
+
+SESSION_TOKEN_KEY = "coverage_session_token"
+
+
+def sign_in_problem() -> str | None:
+    """Why sign-in is disabled on this server, or None when it works."""
+    try:
+        auth.cookie_secret()
+    except auth.AuthConfigError:
+        return _("Staff sign-in is disabled on this server: COVERAGE_COOKIE_SECRET is not set "
+                 "(see docs/USERS.md). The public map and figures work as usual.")
+    return None
+
+
+def signed_in_user() -> auth.User | None:
+    """The signed-in user of this browser session, re-read from the users file on
+    every run (a removed user, an expired or forged token → None)."""
+    token = st.session_state.get(SESSION_TOKEN_KEY)
+    if not token:
+        return None
+    try:
+        username = auth.read_token(token, auth.cookie_secret())
+        user = auth.get_user(auth.users_file(), username) if username else None
+    except auth.AuthError:
+        user = None
+    if user is None:
+        st.session_state.pop(SESSION_TOKEN_KEY, None)
+    return user
+
+
+def attempt_sign_in(username: str, password: str) -> tuple[auth.User | None, str]:
+    """Check a username and password; on success keep a signed token in the session.
+    Returns (user, "") or (None, a message for the person signing in)."""
+    problem = sign_in_problem()
+    if problem:
+        return None, problem
+    if not str(username or "").strip() or not password:
+        return None, _("Enter your username and password.")
+    path = auth.users_file()
+    lockouts = auth.Lockouts.beside(path)
+    try:
+        user = auth.verify(path, username, password, lockouts=lockouts)
+    except auth.AuthError:
+        return None, _("Sign-in is not possible: the users file cannot be read. Tell your administrator.")
+    if user is not None:
+        st.session_state[SESSION_TOKEN_KEY] = auth.issue_token(user, auth.cookie_secret())
+        return user, ""
+    until = lockouts.locked_until(username)
+    if until is not None:
+        minutes = max(1, math.ceil((until - time.time()) / 60))
+        return None, _("Too many failed attempts, try again in {n} minutes.").format(n=minutes)
+    return None, _("Wrong username or password.")
+
+
+def sign_out() -> None:
+    """Forget the session token and everything the staff page kept for this session."""
+    for key in list(st.session_state.keys()):
+        if key == SESSION_TOKEN_KEY or str(key).startswith("staff_"):
+            del st.session_state[key]
+
+
+def sign_in_box(where=None, key: str = "signin") -> auth.User | None:
+    """The sign-in form (username, password, button), or who is signed in and a
+    sign-out button. ``where``: a container (default the sidebar); ``key`` keeps
+    widget keys apart when a page shows the box twice."""
+    where = st.sidebar if where is None else where
+    problem = sign_in_problem()
+    if problem:
+        where.info(problem)
+        return None
+    user = signed_in_user()
+    if user is not None:
+        where.markdown(_("Signed in as **{name}** ({org}, {role}).").format(
+            name=user.name, org=user.organisation, role=user.role))
+        if where.button(_("Sign out"), key=f"{key}_signout"):
+            sign_out()
+            st.rerun()
+        return user
+    form = where.form(f"{key}_form", clear_on_submit=True)
+    form.markdown("**" + _("Staff sign-in") + "**")
+    username = form.text_input(_("Username"), key=f"{key}_username", autocomplete="username")
+    password = form.text_input(_("Password"), type="password", key=f"{key}_password",
+                               autocomplete="current-password")
+    submitted = form.form_submit_button(_("Sign in"), key=f"{key}_submit")
+    if submitted:
+        user, message = attempt_sign_in(username, password)
+        if user is not None:
+            st.rerun()
+        where.error(message)
+    return None
 
 
 def sidebar(default_types: tuple[str, ...] = ("shelter",)) -> Choice:
@@ -104,11 +316,11 @@ def sidebar(default_types: tuple[str, ...] = ("shelter",)) -> Choice:
     all_regions = sorted(data.communities["region"].dropna().unique())
     focus = [r for r in settings.FOCUS_REGIONS if r in all_regions]
     regions = st.sidebar.multiselect(_("Regions"), all_regions, default=focus, key="regions")
-    tiles = st.sidebar.checkbox(_("Background map (needs internet)"),
-                                value=os.environ.get("COVERAGE_MAP_TILES", "").lower() not in ("none", "off"),
-                                key="tiles")
+    tiles = st.sidebar.checkbox(_("Background map (needs internet)"), value=tiles_default(), key="tiles")
     st.sidebar.caption(_("Road network: approximate trunk roads (see About the data). "
                          "Rural populations are estimates."))
+    with st.sidebar.expander(_("Staff sign-in"), expanded=signed_in_user() is not None):
+        sign_in_box(st, key="sidebar_signin")
     return Choice(tuple(types), float(threshold), season, tuple(regions), tiles)
 
 
@@ -128,13 +340,16 @@ def type_phrase(types: tuple[str, ...]) -> str:
     return _(" or ").join(TYPE_LABELS.get(t, t).lower() for t in types)
 
 
-@st.cache_resource(show_spinner=False)
-def organisation_reach(season: str) -> pd.DataFrame:
-    """People within 30/60/120 min of each organisation's services, per district."""
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _organisation_reach(season: str, network: str, key: str, _data: analysis.Inputs) -> pd.DataFrame:
     from coverage import reach, roads
 
-    data = inputs()
     config = settings.load_settings()
-    network = roads.load_network(network_path(), season=season, settings=config)
-    times = reach.organisation_times(network, data.communities, data.services, config)
-    return reach.reach_table(times, data.communities)
+    road_network = roads.load_network(Path(network), season=season, settings=config)
+    times = reach.organisation_times(road_network, _data.communities, _data.services, config)
+    return reach.reach_table(times, _data.communities)
+
+
+def organisation_reach(season: str) -> pd.DataFrame:
+    """People within 30/60/120 min of each organisation's services, per district."""
+    return _organisation_reach(season, str(network_path()), inputs_key(), inputs())

@@ -4,12 +4,15 @@
     python -m coverage analyse --type shelter --threshold 120 --season winter --out results.gpkg
     python -m coverage route Khujand Bokhtar [--season winter]
     python -m coverage check-services FILE
+    python -m coverage add-user --username NAME --organisation KEY [--role staff|admin] …
+    python -m coverage export-services --public --format geojson --out services.geojson
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -19,7 +22,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from . import analysis, roads, services, settings, sources, travel
+from . import analysis, auth, roads, services, settings, sources, store, travel
 
 console = Console()
 
@@ -153,6 +156,31 @@ def cmd_check_services(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export_services(args: argparse.Namespace) -> int:
+    """The registry as a file. ``--public`` goes through the privacy edge (confidential
+    services at their settlement, public columns only); ``--staff`` is the full copy
+    with exact points and addresses, for the organisations' own records only."""
+    registry = store.open_store(args.store)
+    places = None
+    if args.public:
+        inputs = analysis.load_inputs(Path(args.data_dir), services_table=registry.services(), progress=_progress)
+        places = inputs.places
+    data = registry.export(args.format, public=args.public, places=places)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if args.public:
+        out.write_bytes(data)
+    else:  # exact shelter points: readable by the owner only, from the first byte
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+    kind = "public copy (confidential services at town level)" if args.public else \
+        "STAFF copy: exact points and addresses; keep it private"
+    console.print(f"Wrote {out} ({args.format}, {kind})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m coverage", description="Women's crisis services coverage, Tajikistan")
     parser.add_argument("--data-dir", default=str(settings.DATA_DIR), help="data folder (default: %(default)s)")
@@ -188,11 +216,31 @@ def build_parser() -> argparse.ArgumentParser:
     chk = sub.add_parser("check-services", help="validate a services file (CSV/XLSX/GeoJSON) row by row")
     chk.add_argument("file")
     chk.set_defaults(func=cmd_check_services)
+
+    au = sub.add_parser("add-user", add_help=False,
+                        help="add or reset a dashboard user (see `python -m coverage add-user --help`)")
+    au.set_defaults(func=None)
+
+    ex = sub.add_parser("export-services", help="write the services registry as CSV, GeoJSON or GeoPackage")
+    who = ex.add_mutually_exclusive_group(required=True)
+    who.add_argument("--public", action="store_true",
+                     help="the public copy: confidential services (shelters) at town level, public columns only")
+    who.add_argument("--staff", action="store_true",
+                     help="the full staff copy with exact points, addresses and closed services (private!)")
+    ex.add_argument("--format", choices=store.EXPORT_FORMATS, default="csv")
+    ex.add_argument("--out", required=True, help="file to write")
+    ex.add_argument("--store", default=None, help="registry file (default: $COVERAGE_STORE or private/registry.gpkg)")
+    ex.set_defaults(func=cmd_export_services)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.command == "add-user":
+        return auth.main_add_user(rest)
+    if rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     return int(args.func(args) or 0)
 
 

@@ -414,6 +414,12 @@ class ServiceStore:
             rows = con.execute(f"SELECT {_select()} FROM {LAYER} {where} ORDER BY fid").fetchall()
         return _frame(rows)
 
+    def version(self) -> int:
+        """A number that grows with every change (the last history id): cheap to ask on
+        every page run, so caches keyed by it refresh after any edit, from any process."""
+        with self._read() as con:
+            return int(con.execute(f"SELECT coalesce(max(id), 0) FROM {HISTORY}").fetchone()[0])
+
     def ids(self) -> set[str]:
         """Every service id in the registry, open or closed."""
         with self._read() as con:

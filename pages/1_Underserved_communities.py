@@ -69,7 +69,7 @@ if selected_rows:
     highlight = selected_id
 left, right = st.columns([3, 2])
 with left:
-    small = maps.point_map(points, ui.public_services(), highlight=highlight, tiles=choice.tiles,
+    small = maps.point_map(points, ui.map_services(), highlight=highlight, tiles=choice.tiles,
                            service_types=result.service_types)
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
