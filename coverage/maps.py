@@ -205,16 +205,48 @@ def legend_html(service_types: Sequence[str] | None = None) -> str:
     return "".join(parts)
 
 
-def _service_icon(service_type: str, approximate: bool) -> folium.DivIcon:
+def _service_icon_html(service_type: str, approximate: bool) -> str:
     label, colour, symbol = SERVICE_STYLE.get(service_type, (service_type, "#000000", "?"))
     border = "dashed" if approximate else "solid"
-    return folium.DivIcon(
-        icon_size=(22, 22),
-        icon_anchor=(11, 11),
-        html=(f'<div title="{html.escape(label)}" style="width:20px;height:20px;border-radius:50%;background:#fff;'
-              f"border:2px {border} {colour};color:{colour};font:bold 13px/20px sans-serif;text-align:center\">"
-              f"{symbol}</div>"),
+    return (f'<div title="{html.escape(label)}" style="width:20px;height:20px;border-radius:50%;background:#fff;'
+            f"border:2px {border} {colour};color:{colour};font:bold 13px/20px sans-serif;text-align:center\">"
+            f"{symbol}</div>")
+
+
+class _DivMarkers(MacroElement):
+    """Many markers with HTML icons (and optional tooltips) drawn by one short script
+    from a JSON list, added to the parent map or layer.
+
+    One element instead of three folium elements per marker: every folium element is
+    compiled as a template on each page run, and the map is rebuilt on every slider
+    move, so fewer elements means a faster redraw."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function() {
+          var parent = {{ this._parent.get_name() }};
+          var items = {{ this.items|tojson }};
+          for (var i = 0; i < items.length; i++) {
+            var item = items[i];
+            var icon = L.divIcon({html: item.icon, iconSize: {{ this.icon_size|tojson }},
+                                  iconAnchor: {{ this.icon_anchor|tojson }}, className: {{ this.class_name|tojson }}});
+            var marker = L.marker(item.at, {icon: icon, interactive: {{ this.interactive|tojson }}});
+            if (item.tip) { marker.bindTooltip(item.tip); }
+            marker.addTo(parent);
+          }
+        })();
+        {% endmacro %}"""
     )
+
+    def __init__(self, items: list[dict], icon_size: tuple[int, int], icon_anchor: tuple[int, int],
+                 class_name: str = "", interactive: bool = True):
+        super().__init__()
+        self._name = "DivMarkers"
+        self.items = items
+        self.icon_size = list(icon_size)
+        self.icon_anchor = list(icon_anchor)
+        self.class_name = class_name
+        self.interactive = interactive
 
 
 def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float) -> None:
@@ -252,33 +284,52 @@ def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoData
     ).add_to(fmap)
 
 
-def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
-    """One canvas layer of community points coloured by minutes to the nearest service.
+class _CircleMarkers(MacroElement):
+    """Many small circles (canvas) with tooltips, drawn by one script from column
+    arrays: much smaller and faster to build than a GeoJSON layer with a style and a
+    tooltip per feature, which matters because the layer is resent on every slider move."""
 
-    Property names are one letter: with ~1,600 points the page is redrawn on every
-    slider move, and shorter GeoJSON redraws faster."""
-    minutes = gaps["minutes"].to_numpy(dtype=float)
-    points = gpd.GeoDataFrame(
-        {
-            "n": gaps["name"].astype(str).to_numpy(),
-            "d": gaps["district"].astype(str).to_numpy(),
-            "p": [f"{p:,}" + (" (estimate)" if e else "") for p, e in zip(gaps["population"], gaps["estimated"])],
-            "m": [f"{m:.0f} min" if math.isfinite(m) else "no road route" for m in minutes],
-            "c": minute_colours(gaps["minutes"]),
-            "r": np.clip(np.sqrt(gaps["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1),
-        },
-        geometry=gaps.geometry.to_numpy(),
-        crs=gaps.crs,
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function() {
+          var parent = {{ this._parent.get_name() }};
+          var d = {{ this.columns|tojson }};
+          for (var i = 0; i < d.lat.length; i++) {
+            L.circleMarker([d.lat[i], d.lon[i]], {radius: d.radius[i], fillColor: d.colour[i], fill: true,
+                           fillOpacity: 0.9, color: '#222222', weight: 0.5})
+              .bindTooltip(d.tip[i]).addTo(parent);
+          }
+        })();
+        {% endmacro %}"""
     )
-    folium.GeoJson(
-        rounded(points).to_json(drop_id=True),
-        name="Communities: minutes to nearest",
-        marker=folium.CircleMarker(radius=4, weight=0.5, color="#222222", fill=True, fill_opacity=0.9),
-        style_function=lambda f: {"fillColor": f["properties"]["c"], "radius": f["properties"]["r"],
-                                  "fill": True, "fillOpacity": 0.9, "weight": 0.5, "color": "#222222"},
-        tooltip=folium.GeoJsonTooltip(fields=["n", "d", "p", "m"],
-                                      aliases=["Community", "District", "People", "Nearest help"]),
-    ).add_to(fmap)
+
+    def __init__(self, columns: dict[str, list]):
+        super().__init__()
+        self._name = "CircleMarkers"
+        self.columns = columns
+
+
+def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
+    """Community points coloured by minutes to the nearest service (classes of
+    :data:`MINUTE_BINS`), sized by population, with name, district, people and minutes
+    in a tooltip."""
+    import shapely
+
+    minutes = gaps["minutes"].to_numpy(dtype=float)
+    finite = np.isfinite(minutes)
+    minutes_text = np.where(finite, np.char.add(np.round(np.where(finite, minutes, 0)).astype(int).astype(str), " min"),
+                            "no road route")
+    people = gaps["population"].round().astype(int).map("{:,}".format)
+    people = people.where(~gaps["estimated"].astype(bool), people + " (estimate)")
+    tips = ("<b>" + gaps["name"].astype(str).map(html.escape) + "</b><br>"
+            + gaps["district"].astype(str).map(html.escape) + "<br>People: " + people
+            + "<br>Nearest help: " + minutes_text)
+    xy = np.round(shapely.get_coordinates(gaps.geometry.to_numpy()), COORD_DECIMALS)
+    radius = np.clip(np.sqrt(gaps["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1)
+    _CircleMarkers({
+        "lat": xy[:, 1].tolist(), "lon": xy[:, 0].tolist(), "radius": radius.tolist(),
+        "colour": minute_colours(gaps["minutes"]).tolist(), "tip": tips.tolist(),
+    }).add_to(fmap)
 
 
 def service_layers(public_services: gpd.GeoDataFrame,
@@ -292,17 +343,16 @@ def service_layers(public_services: gpd.GeoDataFrame,
         label = SERVICE_STYLE.get(service_type, (service_type,))[0]
         show = shown_types is None or service_type in shown_types
         layer = folium.FeatureGroup(name=f"Services: {label} ({len(group)})", show=show)
+        items = []
         for row in group.itertuples(index=False):
             approx = row.location_precision != "exact"
             where = {"settlement": "town level", "district": "district level (approximate)"}.get(
                 row.location_precision, "exact")
             tip = (f"<b>{html.escape(str(row.name))}</b><br>{html.escape(label)} · {html.escape(str(row.organisation))}"
                    f"<br>{html.escape(str(row.town))}, {html.escape(str(row.district))} — shown at {where}")
-            folium.Marker(
-                location=(row.geometry.y, row.geometry.x),
-                icon=_service_icon(service_type, approx),
-                tooltip=folium.Tooltip(tip),
-            ).add_to(layer)
+            items.append({"at": [row.geometry.y, row.geometry.x], "icon": _service_icon_html(service_type, approx),
+                          "tip": tip})
+        _DivMarkers(items, icon_size=(22, 22), icon_anchor=(11, 11)).add_to(layer)
         layers.append(layer)
     return layers
 
@@ -317,16 +367,14 @@ def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
 def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
     """District names as text on the map, so the map reads without background tiles."""
     points = districts.to_crs(settings.CRS_METRIC).representative_point().to_crs(settings.CRS_STORE)
-    for name, point in zip(districts["district"], points):
-        folium.Marker(
-            location=(round(point.y, 4), round(point.x, 4)),
-            icon=folium.DivIcon(
-                icon_size=(110, 14), icon_anchor=(55, 7), class_name="district-label",
-                html=(f'<div style="font:600 10px/14px sans-serif;color:#222;text-align:center;'
-                      f'text-shadow:0 0 3px #fff,0 0 3px #fff;pointer-events:none">{html.escape(str(name))}</div>'),
-            ),
-            interactive=False,
-        ).add_to(fmap)
+    items = [
+        {"at": [round(point.y, 4), round(point.x, 4)],
+         "icon": ('<div style="font:600 10px/14px sans-serif;color:#222;text-align:center;'
+                  f'text-shadow:0 0 3px #fff,0 0 3px #fff;pointer-events:none">{html.escape(str(name))}</div>')}
+        for name, point in zip(districts["district"], points)
+    ]
+    _DivMarkers(items, icon_size=(110, 14), icon_anchor=(55, 7), class_name="district-label",
+                interactive=False).add_to(fmap)
 
 
 def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None) -> folium.Map:

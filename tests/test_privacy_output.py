@@ -294,12 +294,15 @@ def test_public_pages_in_chromium_never_hold_the_exact_point(private_streamlit_s
     _wait_for_map(page)
     _wait_idle(page)
     outputs = {"map": _page_output(page)}
-    for link, heading, has_map in (("Underserved communities", "Underserved communities", True),
-                                   ("Reach", "Reach by organisation", False),
-                                   ("About the data", "About the data", False),
-                                   ("Services (staff)", "Services registry (staff)", False)):
+    # (link, heading, a text further down that shows the page has rendered, has a map)
+    for link, heading, text, has_map in (
+            ("Underserved communities", "Underserved communities", "Districts beyond", True),
+            ("Reach", "Reach by organisation", "Download reach by district", False),
+            ("About the data", "About the data", "Where each service is placed", False),
+            ("Services (staff)", "Services registry (staff)", "signed-in staff", False)):
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
         page.get_by_role("heading", name=heading).wait_for(timeout=90_000)
+        page.get_by_text(text).first.wait_for(timeout=90_000)
         if has_map:
             _wait_for_map(page)
         _wait_idle(page)
