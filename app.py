@@ -69,12 +69,13 @@ def overview_map() -> None:
         st.caption(_("Click a district on the map to see its figures."))
 
 
-# Material icons ship with Streamlit, so they show offline and without emoji fonts.
+# No icons in the navigation: Streamlit fetches Material icons from Google's servers,
+# which fails offline.
 PAGES = [
-    st.Page(overview_map, title=_("Map"), icon=":material/map:", default=True),
-    st.Page("pages/1_Underserved_communities.py", title=_("Underserved communities"), icon=":material/format_list_numbered:"),
-    st.Page("pages/2_Reach.py", title=_("Reach"), icon=":material/bar_chart:"),
-    st.Page("pages/3_About_the_data.py", title=_("About the data"), icon=":material/info:"),
-    st.Page("pages/4_Services_(staff).py", title=_("Services (staff)"), icon=":material/edit_location_alt:"),
+    st.Page(overview_map, title=_("Map"), default=True),
+    st.Page("pages/1_Underserved_communities.py", title=_("Underserved communities")),
+    st.Page("pages/2_Reach.py", title=_("Reach")),
+    st.Page("pages/3_About_the_data.py", title=_("About the data")),
+    st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
 ]
 st.navigation(PAGES).run()

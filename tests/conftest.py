@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -205,3 +206,39 @@ def private_streamlit_server(app_env, private_store, tmp_path_factory):
     except subprocess.TimeoutExpired:
         proc.kill()
     log.close()
+
+
+# --- helpers shared by the page tests ----------------------------------------------------------
+
+
+def component_text(node) -> str:
+    """Every text argument a custom component (st_folium) sends to the browser: the map
+    script, the feature groups (markers, polygons), the layer control, HTML, header."""
+    args = json.loads(node.proto.json_args or "{}")
+    return "\n".join(v if isinstance(v, str) else json.dumps(v) for v in args.values())
+
+
+def rendered_text(at) -> str:
+    """Everything an AppTest run put on the page: every element's protobuf (markdown,
+    metrics, widgets, component arguments), the folium map's script and layers passed
+    to st_folium, and every dataframe's values written out in full."""
+    parts = []
+    for root in (at.main, at.sidebar):
+        for node in root:
+            if type(node).__name__ in ("Dataframe", "Table"):  # Arrow data: write the values out
+                parts.append(node.value.to_csv())
+            elif hasattr(node, "proto"):
+                parts.append(str(node.proto))
+                if getattr(node.proto, "json_args", ""):
+                    parts.append(component_text(node))
+    return "\n".join(parts)
+
+
+def wait_idle(page, timeout_s: float = 90.0) -> None:
+    """Wait until Streamlit has finished the current run (no 'Running…' status widget)."""
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            return
+        time.sleep(0.1)
+    raise AssertionError("Streamlit still running after %.0f s" % timeout_s)

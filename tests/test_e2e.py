@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
+
+from conftest import wait_idle
 
 pytestmark = pytest.mark.e2e
 
 METRIC = '[data-testid="stMetricValue"]'
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
-
-
-def _wait_idle(page, timeout_s: float = 60.0) -> None:
-    """Wait until Streamlit has finished the current run (no 'Running…' status widget)."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError("Streamlit still running after %.0f s" % timeout_s)
 
 
 def _open(page, url: str) -> None:
@@ -29,7 +20,7 @@ def _open(page, url: str) -> None:
     map_frame = page.frame_locator('iframe[title="streamlit_folium.st_folium"]').first
     map_frame.locator(".leaflet-container").wait_for(timeout=60_000)
     map_frame.locator(".leaflet-interactive").first.wait_for(timeout=60_000)
-    _wait_idle(page)
+    wait_idle(page)
 
 
 def test_threshold_change_updates_figures_in_browser(streamlit_server, browser, tmp_path):
@@ -51,7 +42,7 @@ def test_threshold_change_updates_figures_in_browser(streamlit_server, browser, 
         "([sel, before]) => document.querySelector(sel) && document.querySelector(sel).innerText !== before",
         arg=[METRIC, within_before], timeout=30_000,
     )
-    _wait_idle(page)
+    wait_idle(page)
     within_after = page.locator(METRIC).first.inner_text()
     assert slider.input_value() == "240"
     assert int(re.sub(r"\D", "", within_after)) > int(re.sub(r"\D", "", within_before))
@@ -86,7 +77,7 @@ def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link
     page.wait_for_selector(METRIC, timeout=90_000)
     page.get_by_test_id("stSidebarNav").get_by_role("link", name=link, exact=True).click()
     page.get_by_role("heading", name=heading).wait_for(timeout=90_000)
-    _wait_idle(page)
+    wait_idle(page)
     for selector in content:
         page.locator(selector).first.wait_for(timeout=60_000)
     page.screenshot(path=str(tmp_path / f"{heading.replace(' ', '_')}.png"), full_page=True)

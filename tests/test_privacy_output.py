@@ -15,7 +15,6 @@ import json
 import logging
 import struct
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +22,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT_ROOT, SECRET_SHELTER
+from conftest import PROJECT_ROOT, SECRET_SHELTER, component_text, rendered_text, wait_idle
 
 LON, LAT = SECRET_SHELTER["lon"], SECRET_SHELTER["lat"]
 ADDRESS = SECRET_SHELTER["address"]
@@ -59,31 +58,8 @@ def _binary_leaks(data: bytes) -> list[str]:
     return found
 
 
-def _component_text(node) -> str:
-    """Every text argument a component (st_folium) sends to the browser: the map
-    script, the feature groups (markers, polygons), the layer control, HTML, header."""
-    args = json.loads(node.proto.json_args or "{}")
-    return "\n".join(v if isinstance(v, str) else json.dumps(v) for v in args.values())
-
-
-def rendered(at: AppTest) -> str:
-    """Everything an AppTest run put on the page: every element's protobuf (markdown,
-    metrics, widgets, component arguments), the folium map's script and layers passed
-    to st_folium, and every dataframe's values written out in full."""
-    parts = []
-    for root in (at.main, at.sidebar):
-        for node in root:
-            if type(node).__name__ in ("Dataframe", "Table"):  # Arrow data: write the values out
-                parts.append(node.value.to_csv())
-            elif hasattr(node, "proto"):
-                parts.append(str(node.proto))
-                if getattr(node.proto, "json_args", ""):
-                    parts.append(_component_text(node))
-    return "\n".join(parts)
-
-
 def _map_scripts(at: AppTest) -> list[str]:
-    return [_component_text(n) for root in (at.main, at.sidebar) for n in root
+    return [component_text(n) for root in (at.main, at.sidebar) for n in root
             if type(n).__name__ == "UnknownElement" and n.proto.component_name.endswith("st_folium")]
 
 
@@ -132,7 +108,7 @@ def test_the_secret_shelter_is_in_the_registry_at_its_exact_point(private_store)
 def test_no_public_page_renders_the_exact_point(private_env, page, caplog):
     caplog.set_level(logging.DEBUG)
     at = _run(page)
-    text = rendered(at)
+    text = rendered_text(at)
     assert not leaks(text), leaks(text)
     assert not leaks(caplog.text)
     # The shelter is there, at town level: the test looks at output that includes it.
@@ -164,7 +140,7 @@ def test_signed_in_staff_of_another_organisation_do_not_see_it(private_env):
     token = _token("other.staff", "gulrukhsor")
     for page in ("app.py", "pages/4_Services_(staff).py"):
         at = _run(page, token)
-        text = rendered(at)
+        text = rendered_text(at)
         assert not leaks(text), (page, leaks(text))
     assert "Signed in as" in text and SECRET_SHELTER["service_id"] in text  # listed, at town level
 
@@ -253,15 +229,6 @@ LEAFLET_POINTS = """() => {
 }"""
 
 
-def _wait_idle(page, timeout_s: float = 90.0) -> None:
-    deadline = time.time() + timeout_s
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            return
-        time.sleep(0.1)
-    raise AssertionError("Streamlit still running")
-
-
 def _wait_for_map(page) -> None:
     frame = page.frame_locator(MAP).first
     frame.locator(".leaflet-container").wait_for(timeout=90_000)
@@ -292,7 +259,7 @@ def test_public_pages_in_chromium_never_hold_the_exact_point(private_streamlit_s
     page.goto(base + "/")
     page.wait_for_selector(METRIC, timeout=90_000)
     _wait_for_map(page)
-    _wait_idle(page)
+    wait_idle(page)
     outputs = {"map": _page_output(page)}
     # (link, heading, a text further down that shows the page has rendered, has a map)
     for link, heading, text, has_map in (
@@ -305,7 +272,7 @@ def test_public_pages_in_chromium_never_hold_the_exact_point(private_streamlit_s
         page.get_by_text(text).first.wait_for(timeout=90_000)
         if has_map:
             _wait_for_map(page)
-        _wait_idle(page)
+        wait_idle(page)
         outputs[link] = _page_output(page)
     page.close()
 

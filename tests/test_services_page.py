@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import PROJECT_ROOT
+from conftest import PROJECT_ROOT, rendered_text
 
 PAGE = str(PROJECT_ROOT / "pages" / "4_Services_(staff).py")
 PASSWORD = "correct-horse-battery-1"
@@ -53,17 +53,6 @@ def _sign_in(at: AppTest, username: str = "ana.k", password: str = PASSWORD) -> 
     return at
 
 
-def _text(at: AppTest) -> str:
-    parts = []
-    for root in (at.main, at.sidebar):
-        for node in root:
-            if type(node).__name__ in ("Dataframe", "Table"):  # Arrow data: write the values out
-                parts.append(node.value.to_csv())
-            elif hasattr(node, "proto"):
-                parts.append(str(node.proto))
-    return "\n".join(parts)
-
-
 def _frame(at: AppTest, *columns: str):
     """The dataframe on the page with exactly these columns (AppTest dataframes have no key)."""
     for frame in at.dataframe:
@@ -87,7 +76,7 @@ def _digest(path: Path) -> str:
 
 def test_not_signed_in_shows_nothing_of_the_registry(staff_env):
     at = _page()
-    text = _text(at)
+    text = rendered_text(at)
     assert "signed-in staff" in text
     assert not at.dataframe and not at.tabs
     for sid in staff_env.ids():
@@ -108,18 +97,18 @@ def test_sign_in_is_disabled_without_a_cookie_secret(staff_env, monkeypatch):
 
 def test_sign_in_shows_the_registry_and_never_echoes_the_password(staff_env):
     at = _sign_in(_page())
-    assert "Signed in as **Ana K.**" in _text(at)
+    assert "Signed in as **Ana K.**" in rendered_text(at)
     registry = at.dataframe[0].value
     assert set(registry["service_id"]) == staff_env.ids()
     own = registry[registry["editable"]]
     assert len(own) and set(own["owner_org"]) == {"ghamkhori"}
-    assert PASSWORD not in _text(at)
+    assert PASSWORD not in rendered_text(at)
     # Only the user's own services can be edited or closed.
     assert all(i.startswith("KHT-GHM-") for i in at.selectbox(key="staff_edit_id").options)
     # Sign out: back to the public explanation.
     at.button(key="sidebar_signin_signout").click().run()
     _ok(at)
-    assert not at.dataframe and "signed-in staff" in _text(at)
+    assert not at.dataframe and "signed-in staff" in rendered_text(at)
 
 
 def test_add_a_service_through_the_form_then_edit_it(staff_env):
@@ -172,7 +161,7 @@ def test_the_store_refuses_a_bad_form_and_says_why(staff_env):
     at.button(key="staff_add_submit").click().run()
     _ok(at)
     assert "was not added" in _messages(at)
-    assert "already used" in _text(at)
+    assert "already used" in rendered_text(at)
     assert _digest(staff_env.path) == before
 
 
@@ -264,7 +253,7 @@ def test_lock_out_after_five_wrong_passwords(staff_env):
     at = _page()
     for attempt in range(1, 6):
         _sign_in(at, password=f"wrong-password-{attempt}")
-        assert "wrong-password" not in _text(at)
+        assert "wrong-password" not in rendered_text(at)
         if attempt < 5:
             assert "Wrong username or password" in _messages(at)
     assert "Too many failed attempts, try again in 15 minutes" in _messages(at)
@@ -273,7 +262,7 @@ def test_lock_out_after_five_wrong_passwords(staff_env):
     assert not at.dataframe
     # Another user is not affected.
     _sign_in(at, username="boss")
-    assert "Signed in as **The Admin**" in _text(at)
+    assert "Signed in as **The Admin**" in rendered_text(at)
 
 
 def test_export_buttons_give_the_staff_and_the_public_copy(staff_env):
@@ -306,5 +295,5 @@ def test_cli_add_user_then_sign_in(staff_env, monkeypatch, capsys):
                      "--password-stdin"]) == 0
     assert "a-new-password-22" not in capsys.readouterr().out
     at = _sign_in(_page(), username="new.one", password="a-new-password-22")
-    assert "Signed in as **New One**" in _text(at)
+    assert "Signed in as **New One**" in rendered_text(at)
     assert all(i.startswith("SGH-GUL-") for i in at.selectbox(key="staff_edit_id").options)
