@@ -28,7 +28,9 @@ from . import settings
 
 LEAFLET_BASE_URL = os.environ.get("COVERAGE_LEAFLET_URL", "/app/static/vendor/leaflet")
 TILES_URL = os.environ.get("COVERAGE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
-TILES_ATTRIBUTION = "&copy; OpenStreetMap contributors"
+# The data attribution below already credits "© OpenStreetMap contributors"; the tile
+# layer only says where the background comes from, so the credit is not printed twice.
+TILES_ATTRIBUTION = "Background tiles: OpenStreetMap"
 CENTER_KHATLON_SUGHD = (38.85, 69.3)  # lat, lon between the two regions
 ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
 DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance for drawing
