@@ -126,6 +126,7 @@ def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
     """Convert the highway ways of an ``.osm.pbf`` (and their nodes) to OSM XML with pyosmium."""
     try:
         import osmium  # optional: only needed for .pbf input
+        import osmium.filter
     except ImportError as exc:
         raise NetworkFormatError(
             f"{pbf}: reading .osm.pbf needs the optional 'osmium' package (pip install osmium). "
@@ -136,30 +137,16 @@ def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
             "--keep='highway=' -o=roads.osm)\nthen pass the .osm file."
         ) from exc
     _say(progress, f"Converting {pbf.name} to OSM XML (roads only)…")
-    needed: set[int] = set()
-
-    class _Collect(osmium.SimpleHandler):  # pass 1: node ids used by highway ways
-        def way(self, w: Any) -> None:
-            if "highway" in w.tags:
-                needed.update(n.ref for n in w.nodes)
-
-    _Collect().apply_file(str(pbf))
     out = out_dir / (pbf.name[: -len(PBF_SUFFIX)] + ".osm")
-    writer = osmium.SimpleWriter(str(out))
-
-    class _Copy(osmium.SimpleHandler):  # pass 2: write those nodes and the highway ways
-        def node(self, n: Any) -> None:
-            if n.id in needed:
-                writer.add_node(n)
-
-        def way(self, w: Any) -> None:
-            if "highway" in w.tags:
-                writer.add_way(w)
-
     try:
-        _Copy().apply_file(str(pbf))
-    finally:
-        writer.close()
+        # libosmium reads the file and collects the ways' nodes (with their tags: town
+        # names live on nodes); Python only sees the highway ways.
+        with osmium.BackReferenceWriter(str(out), ref_src=str(pbf), overwrite=True, remove_tags=False) as writer:
+            ways = osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
+            for way in ways:
+                writer.add(way)
+    except RuntimeError as exc:  # libosmium's errors for a damaged or truncated file
+        raise NetworkFormatError(f"{pbf}: not a readable .osm.pbf file ({exc})") from exc
     return out
 
 

@@ -68,9 +68,9 @@ st.markdown(_("""
 
 st.subheader(_("Use better data"))
 st.markdown(_("""
-* **Real OpenStreetMap roads**: download the Tajikistan extract (`tajikistan-latest.osm.pbf` from Geofabrik),
-  convert it to `.osm` if `pyrosm`/`osmium` are not installed (`osmium cat in.osm.pbf -o tj.osm`), then
-  `python -m coverage analyse --network tj.osm …`, or start the dashboard with `COVERAGE_NETWORK=tj.osm`.
+* **Real OpenStreetMap roads**: download the Tajikistan extract (`tajikistan-latest.osm.pbf` from Geofabrik)
+  and pass it as it is: `python -m coverage analyse --network tajikistan-latest.osm.pbf …`, or start the
+  dashboard with `COVERAGE_NETWORK=tajikistan-latest.osm.pbf`. OSM XML (`.osm`) works too.
   The same osmnx pipeline loads it; access from villages then uses walking speed.
 * **Your own population layer** (points or H3 cells with a population column; GeoPackage, GeoJSON or CSV):
   `python -m coverage analyse --population my_layer.gpkg …`, or `COVERAGE_POPULATION=my_layer.gpkg` for the

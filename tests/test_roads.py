@@ -121,18 +121,60 @@ def test_real_osm_style_file_without_length_tags(tmp_path):
     assert detour["speed_kph"] == pytest.approx(30.0)
 
 
-def test_unknown_format_and_pbf_message(tmp_path):
+def test_unknown_format_is_refused(tmp_path):
     bad = tmp_path / "roads.shp"
     bad.write_text("x")
-    with pytest.raises(roads.NetworkFormatError):
+    with pytest.raises(roads.NetworkFormatError, match="unknown road network format"):
         roads.load_graph(bad, "summer", SETTINGS)
+
+
+def _to_pbf(xml: Path, out: Path) -> Path:
+    """The same OSM data as .osm.pbf, written by libosmium (as a Geofabrik extract is)."""
+    import osmium
+
+    with osmium.SimpleWriter(str(out)) as writer:
+        for obj in osmium.FileProcessor(str(xml)):
+            writer.add(obj)
+    return out
+
+
+def _edge_table(G) -> list[tuple]:
+    return sorted((u, v, str(d.get("name")), str(d.get("highway")), round(d["length"], 3), round(d["travel_min"], 6))
+                  for u, v, d in G.edges(data=True))
+
+
+@pytest.mark.parametrize("source", ["oneway", "trunk"])
+def test_pbf_extract_loads_like_the_same_data_as_xml(tmp_path, source):
+    pytest.importorskip("osmium")
+    xml = write_oneway_osm(tmp_path) if source == "oneway" else cfg.DEFAULT_NETWORK
+    pbf = _to_pbf(xml, tmp_path / f"{source}.osm.pbf")
+    from_xml = roads.load_graph(xml, "winter", SETTINGS)
+    from_pbf = roads.load_graph(pbf, "winter", SETTINGS)
+    assert _edge_table(from_pbf) == _edge_table(from_xml)
+    assert _names(from_pbf) == _names(from_xml)  # node tags (town names) survive the conversion
+
+
+def test_route_by_town_name_on_a_pbf_extract(tmp_path):
+    pytest.importorskip("osmium")
+    from coverage import travel
+
+    pbf = _to_pbf(cfg.DEFAULT_NETWORK, tmp_path / "tj.osm.pbf")
+    network = roads.load_network(pbf, season="summer", settings=SETTINGS, cache_dir=tmp_path / "cache")
+    trip = travel.route(network, "Khujand", "Bokhtar")
+    assert 6 * 60 <= trip.minutes <= 8 * 60
+
+
+def test_damaged_pbf_gets_a_clear_message(tmp_path):
+    pbf = tmp_path / "tj.osm.pbf"
+    pbf.write_bytes(b"\0")
     try:
         import osmium  # noqa: F401
     except ImportError:
-        pbf = tmp_path / "tj.osm.pbf"
-        pbf.write_bytes(b"\0")
-        with pytest.raises(roads.NetworkFormatError, match="osmium"):
-            roads.load_graph(pbf, "summer", SETTINGS)
+        expected = "needs the optional 'osmium' package"
+    else:
+        expected = "not a readable .osm.pbf file"
+    with pytest.raises(roads.NetworkFormatError, match=expected):
+        roads.load_graph(pbf, "summer", SETTINGS)
 
 
 def test_season_is_validated():
