@@ -22,7 +22,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from . import analysis, auth, roads, services, settings, sources, store, travel
+from . import analysis, auth, boundaries, communities, roads, services, settings, sources, store, travel
 
 console = Console()
 
@@ -135,7 +135,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     try:
         found = travel.route(network, args.origin, args.destination)
     except ValueError as err:
-        console.print(f"[red]{err}")
+        console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
     console.print(
         f"{args.origin} → {args.destination} ({args.season}): [bold]{fmt_minutes(found.minutes)}[/] by car, "
@@ -179,6 +179,14 @@ def cmd_export_services(args: argparse.Namespace) -> int:
         "STAFF copy: exact points and addresses; keep it private"
     console.print(f"Wrote {out} ({args.format}, {kind})")
     return 0
+
+
+# Errors about the user's input or set-up, reported as a message (exit code 2) rather
+# than a traceback; anything else is a bug and keeps its traceback.
+INPUT_ERRORS: tuple[type[Exception], ...] = (
+    services.ServicesError, communities.CommunityError, roads.NetworkFormatError, boundaries.BoundaryError,
+    sources.DataStepError, store.StoreError, auth.AuthError, FileNotFoundError,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -241,7 +249,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return auth.main_add_user(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except INPUT_ERRORS as err:  # bad input or set-up: the message names the file, row and problem
+        console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
+        return 2
 
 
 if __name__ == "__main__":

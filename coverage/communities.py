@@ -9,7 +9,6 @@ docs/POPULATION_METHOD.md). A user may instead load their own population layer
 from __future__ import annotations
 
 import difflib
-import math
 import re
 from pathlib import Path
 
@@ -379,22 +378,63 @@ def _fail(path: Path, row: int, problem: str) -> CommunityError:
     return CommunityError(f"{path.name}: row {row}: {problem}")
 
 
+MAX_PROBLEMS_SHOWN = 20
+
+
+def _raise_problems(path: Path, problems: list[tuple[int, str]]) -> None:
+    """One error listing every problem found (the first ``MAX_PROBLEMS_SHOWN``), in row order."""
+    if not problems:
+        return
+    problems = sorted(problems)
+    lines = [f"{path.name}: row {row}: {problem}" for row, problem in problems[:MAX_PROBLEMS_SHOWN]]
+    if len(problems) > MAX_PROBLEMS_SHOWN:
+        lines.append(f"{path.name}: … and {len(problems) - MAX_PROBLEMS_SHOWN} more problems")
+    raise CommunityError("\n".join(lines))
+
+
+def _inside_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    b = settings.TJ_BOUNDS
+    return (x >= b["lon_min"]) & (x <= b["lon_max"]) & (y >= b["lat_min"]) & (y <= b["lat_max"])
+
+
+def _read_user_csv(path: Path) -> pd.DataFrame:
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise CommunityError(f"{path.name}: the file is empty")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CommunityError(f"{path.name}: row {line}: not UTF-8 text (save the file as UTF-8 CSV)") from None
+    import io
+
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except pd.errors.ParserError as exc:
+        raise CommunityError(f"{path.name}: not a readable CSV file ({exc})") from None
+
+
 def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """A user's own population layer as communities (``place='user'``, ``estimated=False``).
 
     Accepts GPKG/GeoJSON (points, or polygons such as H3 cells → representative point)
-    read with pyogrio, or CSV with a population column and either ``lon``/``lat``
-    columns or an H3 index column (needs the ``h3`` package). Rows are numbered from 1
-    in file order (CSV row 1 = the first line after the header). Raises
-    :class:`CommunityError` naming the file, row and problem for a non-numeric or
-    negative population or a point outside Tajikistan.
+    read with pyogrio, or CSV (UTF-8) with a population column and either ``lon``/``lat``
+    columns (WGS 84 degrees) or an H3 index column (needs the ``h3`` package). Rows are
+    numbered as a spreadsheet shows them (CSV: the header is row 1, so the first data
+    row is row 2; other formats: features from 1). Raises :class:`CommunityError`
+    naming the file and, for each bad row, the row and the problem: a non-numeric,
+    empty or negative population, an empty or non-numeric coordinate, swapped
+    latitude/longitude, a point outside Tajikistan, a duplicate id.
     """
     path = Path(path)
     if not path.exists():
         raise CommunityError(f"{path}: file not found")
     suffix = path.suffix.lower()
+    first_row = 2 if suffix == ".csv" else 1
     if suffix == ".csv":
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+        df = _read_user_csv(path)
+        if df.empty:
+            raise CommunityError(f"{path.name}: no rows")
         geoms = _csv_geometries(path, df)
         gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=settings.CRS_STORE)
     elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
@@ -410,45 +450,50 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
     if gdf.empty:
         raise CommunityError(f"{path.name}: no rows")
     gdf = gdf.reset_index(drop=True)
+    rows = np.arange(len(gdf)) + first_row
+    problems: list[tuple[int, str]] = []
 
     pop_col = _pick(gdf.columns, _POP_COLUMNS)
     if pop_col is None:
         raise CommunityError(f"{path.name}: no population column (expected one of {list(_POP_COLUMNS)})")
-    pops = []
-    for i, raw in enumerate(gdf[pop_col]):
-        value = pd.to_numeric(pd.Series([raw]), errors="coerce").iloc[0]
-        if pd.isna(value) or not math.isfinite(float(value)):
-            raise _fail(path, i + 1, f"population {raw!r} is not a number")
-        if value < 0:
-            raise _fail(path, i + 1, f"population {raw!r} is negative")
-        pops.append(float(value))
+    raw_pop = gdf[pop_col]
+    pops = pd.to_numeric(raw_pop, errors="coerce").to_numpy(dtype=float)
+    not_number = ~np.isfinite(pops)
+    problems += [(int(r), f"population {v!r} is not a number") for r, v in zip(rows[not_number], raw_pop[not_number])]
+    negative = np.isfinite(pops) & (pops < 0)
+    problems += [(int(r), f"population {v!r} is negative") for r, v in zip(rows[negative], raw_pop[negative])]
 
-    b = settings.TJ_BOUNDS
-    points = []
-    for i, geom in enumerate(gdf.geometry):
-        if geom is None or geom.is_empty:
-            raise _fail(path, i + 1, "no geometry")
-        pt = geom if geom.geom_type == "Point" else geom.representative_point()
-        if not (b["lon_min"] <= pt.x <= b["lon_max"] and b["lat_min"] <= pt.y <= b["lat_max"]):
-            raise _fail(
-                path, i + 1, f"point ({pt.x:.5f}, {pt.y:.5f}) is outside Tajikistan {dict(b)}"
-            )
-        points.append(pt)
+    geometry = gdf.geometry
+    empty = (geometry.isna() | geometry.is_empty).to_numpy()
+    problems += [(int(r), "no geometry (empty coordinates)") for r in rows[empty]]
+    is_point = (geometry.geom_type == "Point").to_numpy()
+    points = geometry.where(is_point | empty, geometry.representative_point())
+    x = np.where(empty, np.nan, points.x.where(~empty).to_numpy(dtype=float))
+    y = np.where(empty, np.nan, points.y.where(~empty).to_numpy(dtype=float))
+    outside = ~empty & ~_inside_bounds(x, y)
+    swapped = outside & _inside_bounds(y, x)
+    problems += [(int(r), f"latitude and longitude look swapped (lon={a:.5f}, lat={b:.5f}); "
+                          f"swap them: lon={b:.5f}, lat={a:.5f}")
+                 for r, a, b in zip(rows[swapped], x[swapped], y[swapped])]
+    far = outside & ~swapped
+    problems += [(int(r), f"point ({a:.5f}, {b:.5f}) is outside Tajikistan {dict(settings.TJ_BOUNDS)}")
+                 for r, a, b in zip(rows[far], x[far], y[far])]
 
     id_col = _pick(gdf.columns, _ID_COLUMNS)
     h3_col = _pick(gdf.columns, _H3_COLUMNS)
     name_col = _pick(gdf.columns, _NAME_COLUMNS)
-    ids = (
-        [f"user-{v}" for v in gdf[id_col].astype(str)]
-        if id_col is not None
-        else [f"user-{v}" for v in gdf[h3_col].astype(str)]
-        if h3_col is not None
-        else [f"user-{i + 1}" for i in range(len(gdf))]
-    )
-    if len(set(ids)) != len(ids):
-        dup = pd.Series(ids)
-        i = int(dup[dup.duplicated()].index[0])
-        raise _fail(path, i + 1, f"duplicate id {ids[i]!r}")
+    if id_col is not None:
+        ids = pd.Series("user-" + gdf[id_col].astype(str), index=gdf.index)
+    elif h3_col is not None:
+        ids = pd.Series("user-" + gdf[h3_col].astype(str), index=gdf.index)
+    else:
+        ids = pd.Series([f"user-{r}" for r in rows], index=gdf.index)
+    dup = ids.duplicated(keep="first").to_numpy()
+    first_use = dict(zip(ids[~dup][::-1], rows[~dup][::-1]))
+    problems += [(int(r), f"duplicate id {i[5:]!r} (first used in row {first_use[i]})")
+                 for r, i in zip(rows[dup], ids[dup])]
+    _raise_problems(path, problems)
+
     names = (
         gdf[name_col].astype(str).tolist()
         if name_col is not None
@@ -456,22 +501,24 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
         if h3_col is not None
         else [""] * len(gdf)
     )
-    pts = gpd.GeoDataFrame({"community_id": ids, "name": names}, geometry=points, crs=settings.CRS_STORE)
+    pts = gpd.GeoDataFrame({"community_id": ids.to_numpy(), "name": names},
+                           geometry=gpd.points_from_xy(x, y), crs=settings.CRS_STORE)
     pts = _assign_district(pts, districts)
-    missing = pts["district_id"].isna()
-    if missing.any():
+    missing = pts["district_id"].isna().to_numpy()
+    if missing.any():  # inside the bounding box but in no district: on a border, or abroad
         d_m = districts.to_crs(settings.CRS_METRIC)
-        for i in np.flatnonzero(missing.to_numpy()):
-            p = gpd.GeoSeries([pts.geometry.iloc[i]], crs=settings.CRS_STORE).to_crs(settings.CRS_METRIC).iloc[0]
-            dist = d_m.distance(p)
-            j = int(np.argmin(dist.to_numpy()))
-            if dist.iloc[j] > USER_POINT_SNAP_M:
-                q = pts.geometry.iloc[i]
-                raise _fail(path, i + 1, f"point ({q.x:.5f}, {q.y:.5f}) is outside Tajikistan (in no district)")
-            for col in ("district_id", "district", "region"):
-                pts.iloc[i, pts.columns.get_loc(col)] = districts[col].iloc[j]
+        lost = pts[missing].to_crs(settings.CRS_METRIC)
+        nearest = gpd.sjoin_nearest(lost[["geometry"]], d_m[["district_id", "district", "region", "geometry"]],
+                                    how="left", distance_col="distance_m")
+        nearest = nearest[~nearest.index.duplicated(keep="first")]
+        too_far = nearest["distance_m"].to_numpy() > USER_POINT_SNAP_M
+        far_rows = rows[missing][too_far]
+        _raise_problems(path, [(int(r), f"point ({a:.5f}, {b:.5f}) is outside Tajikistan (in no district)")
+                               for r, a, b in zip(far_rows, x[missing][too_far], y[missing][too_far])])
+        for col in ("district_id", "district", "region"):
+            pts.loc[missing, col] = nearest[col].to_numpy()
     pts["place"] = "user"
-    pts["population"] = np.round(np.array(pops)).astype("int64")
+    pts["population"] = np.round(pops).astype("int64")
     pts["estimated"] = False
     pts["population_source"] = f"user layer {path.name}"
     return gpd.GeoDataFrame(pts[COMMUNITY_COLUMNS], geometry="geometry", crs=settings.CRS_STORE)
@@ -482,13 +529,16 @@ def _csv_geometries(path: Path, df: pd.DataFrame) -> list:
     lon_col = _pick(df.columns, _LON_COLUMNS)
     lat_col = _pick(df.columns, _LAT_COLUMNS)
     if lon_col is not None and lat_col is not None:
-        out = []
-        for i, (x, y) in enumerate(zip(df[lon_col], df[lat_col])):
-            try:
-                out.append(Point(float(x), float(y)))
-            except (TypeError, ValueError):
-                raise _fail(path, i + 1, f"coordinates ({x!r}, {y!r}) are not numbers") from None
-        return out
+        lon = pd.to_numeric(df[lon_col].str.strip(), errors="coerce").to_numpy(dtype=float)
+        lat = pd.to_numeric(df[lat_col].str.strip(), errors="coerce").to_numpy(dtype=float)
+        bad = ~(np.isfinite(lon) & np.isfinite(lat))
+        rows = np.arange(len(df)) + 2  # the header is row 1
+        _raise_problems(path, [
+            (int(r), "empty coordinate" if not (str(a).strip() and str(b).strip())
+             else f"coordinates ({a!r}, {b!r}) are not numbers")
+            for r, a, b in zip(rows[bad], df[lon_col][bad], df[lat_col][bad])
+        ])
+        return list(gpd.points_from_xy(lon, lat))
     if h3_col is not None:
         try:
             import h3  # type: ignore[import-not-found]
@@ -502,7 +552,7 @@ def _csv_geometries(path: Path, df: pd.DataFrame) -> list:
             try:
                 lat, lon = h3.cell_to_latlng(str(cell).strip())
             except Exception:  # noqa: BLE001
-                raise _fail(path, i + 1, f"{cell!r} is not a valid H3 cell") from None
+                raise _fail(path, i + 2, f"{cell!r} is not a valid H3 cell") from None
             out.append(Point(lon, lat))
         return out
     raise CommunityError(

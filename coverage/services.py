@@ -197,6 +197,13 @@ def _schema_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
     return []
 
 
+def _confidential_rows(frame: pd.DataFrame) -> pd.Series:
+    """Rows marked confidential, and every shelter whatever its flag says."""
+    flagged = frame["confidential"].str.strip().str.lower().isin(_TRUE) if "confidential" in frame else False
+    shelter = frame["type"].str.strip().str.lower().eq("shelter") if "type" in frame else False
+    return pd.Series(flagged | shelter, index=frame.index).astype(bool)
+
+
 def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[tuple[int, str, str]], np.ndarray, np.ndarray]:
     lon = pd.to_numeric(frame["lon"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
     lat = pd.to_numeric(frame["lat"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
@@ -210,11 +217,18 @@ def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[tuple[int, str, str]
                 raw = frame.at[idx, col].strip()
                 problems.append((idx, col, "is empty" if not raw else f"is not a number ('{raw}')"))
     bad = ~inside & lon.notna() & lat.notna()
+    # A confidential row's point is never repeated in a message (messages reach logs and screens).
+    secret = _confidential_rows(frame)
     for idx in frame.index[bad & swapped_inside]:
-        problems.append((idx, "lat/lon", f"latitude and longitude look swapped (lat={lat[idx]}, lon={lon[idx]}); "
-                                          f"swap them: lat={lon[idx]}, lon={lat[idx]}"))
+        if secret[idx]:
+            problems.append((idx, "lat/lon", "latitude and longitude look swapped (values not repeated: confidential "
+                                              "service); swap the lat and lon values of this row"))
+        else:
+            problems.append((idx, "lat/lon", f"latitude and longitude look swapped (lat={lat[idx]}, lon={lon[idx]}); "
+                                              f"swap them: lat={lon[idx]}, lon={lat[idx]}"))
     for idx in frame.index[bad & ~swapped_inside]:
-        problems.append((idx, "lat/lon", f"the point (lat={lat[idx]}, lon={lon[idx]}) lies outside Tajikistan"))
+        where = "the point" if secret[idx] else f"the point (lat={lat[idx]}, lon={lon[idx]})"
+        problems.append((idx, "lat/lon", f"{where} lies outside Tajikistan"))
     return problems, lon.to_numpy(), lat.to_numpy()
 
 

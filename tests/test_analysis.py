@@ -165,3 +165,17 @@ def test_fmt_minutes():
     assert cli.fmt_minutes(45.2) == "45 min"
     assert cli.fmt_minutes(394) == "6 h 34 min"
     assert cli.fmt_minutes(math.inf) == "unreachable"
+
+
+def test_cli_bad_input_is_a_message_not_a_traceback(capsys, tmp_path, prepared_data_dir):
+    layer = tmp_path / "people.csv"
+    layer.write_text("lon,lat,population\n37.91,69.78,10\n69.78,37.91,x\n", encoding="utf-8")
+    assert cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--population", str(layer)]) == 2
+    printed = capsys.readouterr().out
+    assert "people.csv: row 2: latitude and longitude look swapped" in printed
+    assert "row 3: population 'x' is not a number" in printed and "Traceback" not in printed
+    network = tmp_path / "roads.shp"
+    network.write_text("x")
+    assert cli.main(["--data-dir", str(prepared_data_dir), "route", "Khujand", "Bokhtar",
+                     "--network", str(network)]) == 2
+    assert "unknown road network format" in capsys.readouterr().out

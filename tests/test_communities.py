@@ -199,10 +199,10 @@ def test_user_csv_lonlat(tmp_path, districts):
 def test_user_bad_population_names_row(tmp_path, districts):
     path = tmp_path / "bad.csv"
     path.write_text("lon,lat,population\n69.78,37.91,100\n68.78,38.56,many\n", encoding="utf-8")
-    with pytest.raises(CommunityError, match=r"bad\.csv: row 2: population 'many' is not a number"):
+    with pytest.raises(CommunityError, match=r"bad\.csv: row 3: population 'many' is not a number"):
         load_user_population(path, districts)
     path.write_text("lon,lat,population\n69.78,37.91,-5\n", encoding="utf-8")
-    with pytest.raises(CommunityError, match=r"bad\.csv: row 1: population '-5' is negative"):
+    with pytest.raises(CommunityError, match=r"bad\.csv: row 2: population '-5' is negative"):
         load_user_population(path, districts)
 
 
@@ -218,8 +218,37 @@ def test_user_outside_tajikistan_names_row(tmp_path, districts):
     # inside the bounding box but in Uzbekistan (Samarkand): outside every district
     path2 = tmp_path / "uz.csv"
     path2.write_text("lon,lat,population\n69.78,37.91,1\n66.97,39.65,5\n", encoding="utf-8")
-    with pytest.raises(CommunityError, match=r"uz\.csv: row 2: .*outside Tajikistan"):
+    with pytest.raises(CommunityError, match=r"uz\.csv: row 3: .*outside Tajikistan"):
         load_user_population(path2, districts)
+
+
+@pytest.mark.parametrize("content, expected", [
+    ("lon,lat,population\n37.91,69.78,10\n", r"row 2: latitude and longitude look swapped .* lon=69\.78000, lat=37\.91000"),
+    ("lon,lat,population\n69.78,37.91,10\n,,5\n", r"row 3: empty coordinate"),
+    ("lon,lat,population\n69.78,abc,10\n", r"row 2: coordinates \('69\.78', 'abc'\) are not numbers"),
+    ("id,lon,lat,population\na,69.78,37.91,1\nb,69.0,38.5,2\na,69.1,38.6,3\n",
+     r"row 4: duplicate id 'a' \(first used in row 2\)"),
+    ("", r"the file is empty"),
+    ("lon,lat,population\n", r"no rows"),
+    ("lon,lat,population,name\n69.78,37.91,10,Dehai Ko\xfdhi\n".encode("latin-1"), r"row 2: not UTF-8"),
+])
+def test_user_bad_files_name_the_row_and_problem(tmp_path, districts, content, expected):
+    path = tmp_path / "layer.csv"
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(CommunityError, match=r"layer\.csv: " + expected):
+        load_user_population(path, districts)
+
+
+def test_user_layer_reports_every_bad_row_at_once(tmp_path, districts):
+    path = tmp_path / "many.csv"
+    path.write_text("lon,lat,population\n69.78,37.91,x\n37.91,69.78,1\n69.0,38.5,-3\n", encoding="utf-8")
+    with pytest.raises(CommunityError) as err:
+        load_user_population(path, districts)
+    lines = str(err.value).splitlines()
+    assert [line.split(":")[1].strip() for line in lines] == ["row 2", "row 3", "row 4"]
 
 
 def test_user_missing_columns(tmp_path, districts):

@@ -122,6 +122,19 @@ def test_row_problems_name_row_column_and_problem(changes, column, fragment):
     assert "row 3" in str(problem)
 
 
+@pytest.mark.parametrize("changes", [
+    {"type": "shelter", "confidential": "true", "lon": "37.91459", "lat": "69.78454"},  # swapped
+    {"type": "shelter", "confidential": "false", "lon": "81.23456", "lat": "37.91459"},  # outside; a shelter all the same
+    {"type": "crisis_centre", "confidential": "yes", "lon": "37.91459", "lat": "69.78454"},
+])
+def test_problems_never_repeat_a_confidential_point(changes):
+    problems = _problems(_csv([_good_row(service_id="SECRET-1", **changes)]))
+    assert problems and problems[0].column == "lat/lon"
+    text = " ".join(str(p) for p in problems)
+    for value in (changes["lon"], changes["lat"]):
+        assert value[:6] not in text
+
+
 def test_duplicate_ids_point_at_first_use():
     problems = _problems(_csv([_good_row(), _good_row(name="Other")]))
     assert problems[0].row == 3 and "duplicate" in problems[0].message and "row 2" in problems[0].message
