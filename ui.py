@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -132,31 +133,44 @@ def inputs_key() -> str:
     return f"{data_dir()}|{os.environ.get('COVERAGE_POPULATION') or ''}|{fingerprint}"
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _travel_times(season: str, network: str, key: str, _data: analysis.Inputs, _progress=None) -> pd.DataFrame:
-    # No Streamlit elements in here: a cached function replays its elements on every
-    # cache hit, and a replayed st.status would spin for ever.
-    return analysis.travel_times(_data, season=season, network_path=Path(network),
-                                 config=settings.load_settings(), progress=_progress)
+TRAVEL_TIME_TABLES_KEPT = 8  # (season, network, services) combinations kept in memory
 
 
-_TRAVEL_TIMES_READY: set[tuple[str, str, str]] = set()
+@st.cache_resource(show_spinner=False)
+def _travel_time_tables() -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Travel-time tables this server has computed, shared by every session. Filled
+    outside any cached function, so the computation can report progress live (a
+    cached function would only replay its messages when it has finished)."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False)
+def _travel_time_lock() -> threading.Lock:
+    """One computation at a time: a second session asking for the same table waits
+    for the first instead of computing it again."""
+    return threading.Lock()
 
 
 def travel_times(season: str) -> pd.DataFrame:
     """Minutes from every community to the nearest service of every type, per season;
-    recomputed only when the services' points (or the data) changed."""
-    args = (season, str(network_path()), inputs_key())
-    if args in _TRAVEL_TIMES_READY:
-        return _travel_times(*args, inputs())
-    messages: list[str] = []
-    with st.status(_("Computing travel times for the {season} road network …").format(season=season)) as status:
-        table = _travel_times(*args, inputs(), messages.append)
-        for message in messages:
-            status.write(message)
-        status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
-                      expanded=False)
-    _TRAVEL_TIMES_READY.add(args)
+    computed once per (season, network, services' points) with live progress (building
+    a network from a large extract takes minutes), then shared by every session."""
+    key = (season, str(network_path()), inputs_key())
+    tables = _travel_time_tables()
+    if key in tables:
+        return tables[key]
+    with _travel_time_lock():
+        if key in tables:  # computed by another session while this one waited
+            return tables[key]
+        label = _("Computing travel times for the {season} road network …").format(season=season)
+        with st.status(label, expanded=True) as status:
+            table = analysis.travel_times(inputs(), season=season, network_path=network_path(),
+                                          config=settings.load_settings(), progress=status.write)
+            status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
+                          expanded=False)
+        while len(tables) >= TRAVEL_TIME_TABLES_KEPT:
+            tables.pop(next(iter(tables)))  # the oldest
+        tables[key] = table
     return table
 
 

@@ -114,6 +114,9 @@ def travel_times(
     if season not in settings.SEASONS:
         raise ValueError(f"season must be one of {settings.SEASONS}, not {season!r}")
     network = roads.load_network(Path(network_path), season=season, settings=config, progress=progress)
+    if progress:
+        progress(f"Nearest service of each of {inputs.services['type'].nunique()} types for "
+                 f"{len(inputs.communities):,} communities on {network.n_nodes:,} road nodes …")
     return travel.nearest_service_times(network, inputs.communities, inputs.services, settings=config)
 
 

@@ -92,3 +92,18 @@ def test_about_page_names_every_source_and_licence(app_env):
     for needle in ("OpenStreetMap contributors", "geoBoundaries", "GeoNames", "Census", "ODbL", "CC BY 4.0",
                    "approximate", "estimate"):
         assert needle in text, needle
+
+
+def test_travel_times_are_computed_once_with_visible_progress(app_env):
+    import ui
+
+    ui._travel_time_tables().clear()
+    first = _run("app.py")
+    [status] = first.main.get("status")
+    assert status.label == "Travel times ready (summer)"
+    progress = " ".join(m.value for m in status.markdown)
+    assert "Nearest service of each of" in progress and "communities on" in progress
+    assert len(ui._travel_time_tables()) == 1
+    again = _run("app.py")  # a second session: the table is shared, nothing is computed or shown again
+    assert not again.main.get("status")
+    assert len(ui._travel_time_tables()) == 1
