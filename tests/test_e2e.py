@@ -82,3 +82,38 @@ def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link
         page.locator(selector).first.wait_for(timeout=60_000)
     page.screenshot(path=str(tmp_path / f"{heading.replace(' ', '_')}.png"), full_page=True)
     assert not problems, problems
+
+
+# Where a district's name label sits on the live map (its representative point), in the
+# map's own pixels: clicking there clicks the district polygon (labels take no clicks).
+LABEL_POINT = """(name) => {
+  const map = Object.values(window).find(v => v && v._leaflet_id && typeof v.eachLayer === 'function');
+  let found = null;
+  map.eachLayer(layer => {
+    const icon = layer.options && layer.options.icon;
+    if (!found && layer.getLatLng && icon && icon.options.className === 'district-label'
+        && icon.options.html.includes('>' + name + '<')) {
+      found = map.latLngToContainerPoint(layer.getLatLng());
+    }
+  });
+  return found && {x: found.x, y: found.y};
+}"""
+
+
+def test_clicking_a_district_shows_its_figures(streamlit_server, browser, tmp_path):
+    base, _log = streamlit_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    _open(page, base + "/")
+    frame = page.frame_locator(MAP_FRAME).first
+    frame.locator(".district-label").first.wait_for(timeout=60_000)
+    map_frame = next(f for f in page.frames if f.url and "streamlit_folium" in f.url)
+    where = map_frame.evaluate(LABEL_POINT, "Kuhistoni Mastchoh")
+    assert where, "the district's label is on the map"
+    frame.locator(".leaflet-container").click(position={"x": where["x"], "y": where["y"] + 12})
+    page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
+    wait_idle(page)
+    labels = page.locator('[data-testid="stMetricLabel"]').all_inner_texts()
+    assert any("Population (census 2020)" in label for label in labels)
+    assert any("Farthest community" in label for label in labels)
+    page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / "district_clicked.png"))
