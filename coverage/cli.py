@@ -13,12 +13,14 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Sequence
 
 import geopandas as gpd
 import pandas as pd
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -40,6 +42,14 @@ def fmt_minutes(minutes: float) -> str:
     return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
 
 
+def fmt_hours(minutes: float) -> str:
+    """'2:05' (hours:minutes), compact for tables; 'no road' when unreachable."""
+    if not math.isfinite(minutes):
+        return "no road"
+    hours, mins = divmod(int(round(minutes)), 60)
+    return f"{hours}:{mins:02d}"
+
+
 def cmd_data(args: argparse.Namespace) -> int:
     mirror = None if args.download else settings.mirror_dir(args.mirror)
     if mirror is None and not args.download:
@@ -58,18 +68,26 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def short_region(region: str) -> str:
+    """'Districts of Republican Subordination (DRS)' → 'DRS', so the table fits a terminal."""
+    found = re.search(r"\(([A-Z]{2,})\)\s*$", str(region))
+    return found.group(1) if found else str(region)
+
+
 def _district_table(result: analysis.Analysis, limit: int) -> Table:
     types = " or ".join(t.replace("_", " ") for t in result.service_types)
-    table = Table(title=f"Districts by people beyond {result.threshold_min:g} min of a {types} ({result.season})")
-    for column, justify in (("district", "left"), ("region", "left"), ("population", "right"),
-                            ("within", "right"), ("beyond", "right"), ("share within", "right"),
-                            ("worst community", "left"), ("worst", "right")):
-        table.add_column(column, justify=justify)
+    table = Table(title=f"Districts by people beyond {result.threshold_min:g} min of a {types} ({result.season})",
+                  caption="within / beyond: people (2020 census; villages estimated); "
+                          "h:mm: hours:minutes by road to the district's farthest community",
+                  box=box.SIMPLE_HEAD)  # light borders: the table fits an 80-column terminal
+    for column, justify in (("district", "left"), ("region", "left"), ("within", "right"), ("beyond", "right"),
+                            ("share", "right"), ("farthest community", "left"), ("h:mm", "right")):
+        table.add_column(column, justify=justify, overflow="fold")
     for row in result.districts.head(limit).itertuples(index=False):
         table.add_row(
-            str(row.district), str(row.region), f"{row.population:,}", f"{row.population_within:,}",
+            str(row.district), short_region(row.region), f"{row.population_within:,}",
             f"{row.population_beyond:,}", f"{row.share_within:.0%}", str(row.worst_community),
-            fmt_minutes(row.worst_minutes),
+            fmt_hours(row.worst_minutes),
         )
     return table
 

@@ -165,6 +165,9 @@ def test_fmt_minutes():
     assert cli.fmt_minutes(45.2) == "45 min"
     assert cli.fmt_minutes(394) == "6 h 34 min"
     assert cli.fmt_minutes(math.inf) == "unreachable"
+    assert cli.fmt_hours(394) == "6:34" and cli.fmt_hours(45.2) == "0:45" and cli.fmt_hours(math.inf) == "no road"
+    assert cli.short_region("Districts of Republican Subordination (DRS)") == "DRS"
+    assert cli.short_region("Khatlon") == "Khatlon"
 
 
 def test_cli_bad_input_is_a_message_not_a_traceback(capsys, tmp_path, prepared_data_dir):
