@@ -77,26 +77,27 @@ def fmt_people(count: float) -> str:
 ENGINE_DROPPED_COLUMNS: tuple[str, ...] = ("address",)
 
 
-def store_path() -> Path:
-    """The registry file (env ``COVERAGE_STORE``, else ``private/registry.gpkg``)."""
+def store_path() -> Path | store.StoreURL:
+    """The registry: env ``COVERAGE_STORE`` (a GeoPackage file or a ``postgresql://``
+    URL), else ``private/registry.gpkg``."""
     return store.store_location()
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
-def _registry(path: str) -> store.ServiceStore:
-    return store.open_store(path)
+def _registry(location: str) -> store.BaseServiceStore:
+    return store.open_store(location)
 
 
-def registry() -> store.ServiceStore:
+def registry() -> store.BaseServiceStore:
     """The services registry, created and seeded from the shipped list on first use."""
-    path = store_path()
-    if not path.exists():  # first run, or the file was moved away: create (seed) it again
-        _registry.clear()
-    return _registry(str(path))
+    location = store_path()
+    if isinstance(location, Path) and not location.exists():
+        _registry.clear()  # first run, or the file was moved away: create (seed) it again
+    return _registry(str(location))
 
 
 def registry_version() -> int:
-    """Grows with every change to the registry (one small SQLite query)."""
+    """Grows with every change to the registry (one small query)."""
     return registry().version()
 
 

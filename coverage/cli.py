@@ -255,7 +255,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the full staff copy with exact points, addresses and closed services (private!)")
     ex.add_argument("--format", choices=store.EXPORT_FORMATS, default="csv")
     ex.add_argument("--out", required=True, help="file to write")
-    ex.add_argument("--store", default=None, help="registry file (default: $COVERAGE_STORE or private/registry.gpkg)")
+    ex.add_argument("--store", default=None,
+                    help="registry: a GeoPackage file or a postgresql:// URL "
+                         "(default: $COVERAGE_STORE or private/registry.gpkg)")
     ex.set_defaults(func=cmd_export_services)
     return parser
 

@@ -1,10 +1,16 @@
-"""The services registry: one GeoPackage file, edited in SQLite transactions.
+"""The services registry: one GeoPackage file (or a PostGIS database), edited in transactions.
 
 The registry is a GeoPackage (an SQLite database in OGC GeoPackage 1.2 form) written
 with the standard library's ``sqlite3``: QGIS, GDAL and ``pyogrio.read_dataframe(path,
 layer="services")`` open it as an ordinary point layer in EPSG:4326. It lives in the
 git-ignored ``private/`` folder (``settings.STORE_PATH``, or env ``COVERAGE_STORE``)
 because it holds what no public view may show: exact shelter points and addresses.
+
+An organisation that runs a server may keep the registry in PostgreSQL/PostGIS instead:
+give a ``postgresql://user:password@host:port/database`` URL (argument or env
+``COVERAGE_STORE``) and :func:`open_store` returns a
+:class:`coverage.store_postgis.PostgisServiceStore` with the same methods and rules,
+its tables created and seeded on first use. Messages show such a URL without its password.
 
 Tables
     ``services``  every column of :data:`coverage.services.ALL_COLUMNS`, plus
@@ -18,8 +24,9 @@ Rules every write keeps
     * the row as it will be after the change passes :func:`services.validate_services`
       (and the private columns their own checks); new ids may not reuse any id in the
       store, open or closed;
-    * one SQLite transaction per call (``BEGIN IMMEDIATE``; WAL journal; busy timeout),
-      holding both the change and its history row, so a crash leaves all or nothing;
+    * one transaction per call, holding both the change and its history row, so a crash
+      leaves all or nothing; writers take turns (SQLite: ``BEGIN IMMEDIATE``, WAL
+      journal, busy timeout; PostgreSQL: a table lock that readers do not wait for);
     * nothing is deleted: a service that stops is closed (``closed_date``) and can be
       reopened; triggers refuse DELETE on ``services`` and any change to ``history``;
     * an upload that fails validation is rejected before any write transaction starts,
@@ -31,8 +38,11 @@ command line; full rights) or a signed-in user object with ``username``,
 only rows their organisation owns; admins may edit every row.
 
 The history and staff exports hold exact points and addresses: staff only.
-A PostgreSQL/PostGIS store is not implemented; a ``postgresql://`` location raises
-``NotImplementedError``.
+
+Code layout: :class:`BaseServiceStore` holds everything both databases share
+(validation, permissions, history, exports); a subclass supplies connections and
+transactions, and a :class:`_Tx` subclass the few SQL differences (placeholders, point
+encoding, GeoPackage bookkeeping).
 """
 
 from __future__ import annotations
@@ -45,7 +55,8 @@ import secrets
 import sqlite3
 import struct
 import tempfile
-from contextlib import contextmanager
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager, contextmanager
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping, Protocol
@@ -100,27 +111,72 @@ class Actor(Protocol):
 
 # --- where the store lives ---------------------------------------------------------------
 
+_PG_SCHEMES: tuple[str, ...] = ("postgresql", "postgres", "postgresql+psycopg", "postgis")
 
-def store_location(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The registry file: the explicit argument, else env ``COVERAGE_STORE``, else
-    ``settings.STORE_PATH``. A database URL raises ``NotImplementedError``."""
+
+class StoreURL(str):
+    """A PostgreSQL connection URL naming a registry database.
+
+    ``str()`` is the whole URL (it is what connects); ``repr()`` and :attr:`masked`
+    hide the password, and every message uses :attr:`masked`."""
+
+    @property
+    def masked(self) -> str:
+        """The URL with its password (in the user part or a ``password=`` parameter) as ***."""
+        return mask_url(self)
+
+    @property
+    def dsn(self) -> str:
+        """The URL as libpq reads it (an SQLAlchemy-style ``postgresql+psycopg://`` or a
+        ``postgis://`` scheme becomes ``postgresql://``)."""
+        return "postgresql://" + self.split("://", 1)[1]
+
+    def __repr__(self) -> str:
+        return f"StoreURL({self.masked!r})"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (safe for messages and logs)."""
+    scheme, sep, rest = str(url).partition("://")
+    if not sep:
+        return str(url)
+    location, query_sep, query = rest.partition("?")
+    netloc, slash, path = location.partition("/")
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        if ":" in userinfo:
+            netloc = userinfo.split(":", 1)[0] + ":***@" + host
+    query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", query)
+    return f"{scheme}://{netloc}{slash}{path}{query_sep}{query}"
+
+
+def store_location(explicit: str | os.PathLike[str] | None = None) -> Path | StoreURL:
+    """The registry: the explicit argument, else env ``COVERAGE_STORE``, else
+    ``settings.STORE_PATH``. A file path gives a ``Path`` (GeoPackage); a
+    ``postgresql://`` URL a :class:`StoreURL`; other URLs raise ``NotImplementedError``."""
     raw = explicit if explicit is not None else os.environ.get("COVERAGE_STORE") or settings.STORE_PATH
+    if isinstance(raw, StoreURL):
+        return raw
     text = os.fspath(raw)
     if _URL.match(text):
         scheme = text.split("://", 1)[0].lower()
-        if scheme.startswith("postgres"):
-            raise NotImplementedError(
-                "A PostgreSQL/PostGIS registry is not implemented yet; the registry is a "
-                "GeoPackage file. Set COVERAGE_STORE to a file path (e.g. private/registry.gpkg)."
-            )
-        raise NotImplementedError(f"registry location '{scheme}://…' is not supported; give a file path")
+        if scheme in _PG_SCHEMES:
+            return StoreURL(text)
+        raise NotImplementedError(f"registry location '{scheme}://…' is not supported; give a file path "
+                                  "or a postgresql:// URL")
     return Path(text)
 
 
 def open_store(path: str | os.PathLike[str] | None = None,
-               seed_csv: Path | None = settings.SERVICES_CSV) -> "ServiceStore":
-    """The registry at :func:`store_location`, created and seeded on first use."""
-    return ServiceStore.open_or_create(store_location(path), seed_csv=seed_csv)
+               seed_csv: Path | None = settings.SERVICES_CSV) -> "BaseServiceStore":
+    """The registry at :func:`store_location` (GeoPackage file or PostGIS database),
+    created and seeded on first use."""
+    location = store_location(path)
+    if isinstance(location, StoreURL):
+        from .store_postgis import PostgisServiceStore  # psycopg is needed only here
+
+        return PostgisServiceStore.open_or_create(location, seed_csv=seed_csv)
+    return ServiceStore.open_or_create(location, seed_csv=seed_csv)
 
 
 # --- GeoPackage encoding -------------------------------------------------------------------
@@ -132,17 +188,22 @@ def gpkg_point(lon: float, lat: float) -> bytes:
     return b"GP" + struct.pack("<BBi", 0, 0x01, SRS_ID) + struct.pack("<BIdd", 1, 1, lon, lat)
 
 
+_SQLITE_TYPES: Mapping[str, str] = {
+    "real": "REAL NOT NULL", "bool": "BOOLEAN NOT NULL", "key": "TEXT NOT NULL UNIQUE",
+    "text": "TEXT NOT NULL DEFAULT ''",
+}
+
+
+def store_column_defs(types: Mapping[str, str]) -> list[str]:
+    """Definitions of the :data:`STORE_COLUMNS` in one database's types (keys ``real``,
+    ``bool``, ``key`` and ``text``), so both databases hold the same columns."""
+    kinds = {"lon": "real", "lat": "real", "confidential": "bool", "service_id": "key"}
+    return [f'"{column}" {types[kinds.get(column, "text")]}' for column in STORE_COLUMNS]
+
+
 def _column_defs() -> str:
     defs = ["fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", "geom POINT"]
-    for column in STORE_COLUMNS:
-        if column in ("lon", "lat"):
-            defs.append(f'"{column}" REAL NOT NULL')
-        elif column == "confidential":
-            defs.append(f'"{column}" BOOLEAN NOT NULL')
-        elif column == "service_id":
-            defs.append(f'"{column}" TEXT NOT NULL UNIQUE')
-        else:
-            defs.append(f"\"{column}\" TEXT NOT NULL DEFAULT ''")
+    defs += store_column_defs(_SQLITE_TYPES)
     defs.append("updated_at TEXT NOT NULL")
     return ",\n  ".join(defs)
 
@@ -274,135 +335,93 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
+# --- transactions: the few SQL differences between the databases ---------------------------
+
+
+class _Tx(ABC):
+    """One open transaction. Shared code writes its SQL with ``?`` marks and asks the
+    transaction for what differs between databases: how a point is written
+    (:attr:`point_sql` and :meth:`point_params`), bookkeeping after a change
+    (:meth:`touch`) and the columns of a table."""
+
+    point_sql = "?"
+
+    def __init__(self, con: Any) -> None:
+        self.con = con
+
+    @abstractmethod
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> Any:
+        """Run one statement; returns a cursor (``fetchone``/``fetchall``)."""
+
+    @abstractmethod
+    def executemany(self, sql: str, rows: list[list[Any]] | list[tuple]) -> None:
+        """Run one statement for many parameter rows (one round of the database's batch API)."""
+
+    @abstractmethod
+    def point_params(self, lon: float, lat: float) -> list[Any]:
+        """The parameters that fill :attr:`point_sql` for one point."""
+
+    def touch(self, now: str) -> None:
+        """Bookkeeping after a write (nothing unless the database format asks for it)."""
+
+    @abstractmethod
+    def column_names(self, table: str) -> set[str]:
+        """The columns ``table`` has now."""
+
+
+class _SqliteTx(_Tx):
+    """A transaction on the GeoPackage: points are GeoPackage binary blobs, and
+    ``gpkg_contents`` keeps the layer's extent and last change."""
+
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self.con.execute(sql, tuple(params))
+
+    def executemany(self, sql: str, rows: list[list[Any]] | list[tuple]) -> None:
+        self.con.executemany(sql, rows)
+
+    def point_params(self, lon: float, lat: float) -> list[Any]:
+        return [gpkg_point(lon, lat)]
+
+    def touch(self, now: str) -> None:
+        _touch_contents(self.con, now)
+
+    def column_names(self, table: str) -> set[str]:
+        return {r[1] for r in self.con.execute(f"PRAGMA table_info({table})")}
+
+
 # --- the store -----------------------------------------------------------------------------
 
 
-class ServiceStore:
-    """The services registry in one GeoPackage file (see the module docstring).
+class BaseServiceStore(ABC):
+    """Everything the registry does, whatever database holds it (see the module
+    docstring). A subclass supplies :meth:`_read` and :meth:`_write` (each yields a
+    :class:`_Tx` in its own connection, so one store object may be shared by threads)
+    plus ``open_or_create``; ``path`` is where the registry lives."""
 
-    Each call opens its own SQLite connection, so one store object may be shared by
-    threads, and several processes may use the same file at once.
-    """
+    path: Path | StoreURL
+    busy_timeout_ms: int
 
-    def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = settings.STORE_BUSY_TIMEOUT_MS):
-        self.path = store_location(path)
-        self.busy_timeout_ms = int(busy_timeout_ms)
-        if not self.path.is_file():
-            raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create")
-        with self._connect() as con:
-            app_id = con.execute("PRAGMA application_id").fetchone()[0]
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != GPKG_APPLICATION_ID or not {LAYER, HISTORY, "gpkg_contents"} <= tables:
-            raise StoreError(f"{self.path}: not a services registry GeoPackage")
-        self._add_missing_columns()
+    @abstractmethod
+    def _read(self) -> AbstractContextManager[_Tx]:
+        """A read-only transaction: one consistent snapshot for every read in the block."""
 
-    # -- creating ------------------------------------------------------------------------
-
-    @classmethod
-    def open_or_create(cls, path: str | os.PathLike[str] | None = None,
-                       seed_csv: Path | None = settings.SERVICES_CSV) -> "ServiceStore":
-        """Open the registry, creating it first (seeded from ``seed_csv``, history
-        action ``seed``) when the file does not exist yet. Creation builds a temporary
-        file and links it into place, so two processes starting at once cannot both
-        seed, and a crash during seeding leaves no half-made registry."""
-        path = store_location(path)
-        if not path.exists():
-            cls._create(path, seed_csv)
-        return cls(path)
-
-    @classmethod
-    def _create(cls, path: Path, seed_csv: Path | None) -> None:
-        seed = svc.read_services(Path(seed_csv).read_bytes(), str(seed_csv)) if seed_csv is not None else None
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            con = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                con.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
-                con.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
-                con.execute("PRAGMA journal_mode = WAL")
-                con.execute("BEGIN IMMEDIATE")
-                for statement in _split_sql(_schema_sql()):
-                    con.execute(statement)
-                if seed is not None and len(seed):
-                    now = _now()
-                    for record in _records(seed):
-                        record["address"] = ""
-                        record["owner_org"] = _seed_owner(record["service_id"])
-                        _insert_service(con, record, now)
-                        _insert_history(con, record["service_id"], "seed", "seed", now, None, record)
-                    _touch_contents(con, now)
-                con.execute("COMMIT")
-                ok = con.execute("PRAGMA integrity_check").fetchone()[0]
-                if ok != "ok":
-                    raise StoreError(f"new registry failed its integrity check: {ok}")
-            finally:
-                con.close()
-            os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, path)  # atomic "create if absent"
-            except FileExistsError:
-                pass  # another process created it first; use theirs
-            except OSError:  # filesystem without hard links
-                if not path.exists():
-                    os.replace(tmp, path)
-        finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-                leftover.unlink(missing_ok=True)
+    @abstractmethod
+    def _write(self) -> AbstractContextManager[_Tx]:
+        """One write transaction that no other writer overlaps: reads inside it see the
+        latest committed state, and nothing can change between check and write.
+        Committed when the block ends, rolled back if it raises."""
 
     def _add_missing_columns(self) -> None:
         """A registry made before a new optional column was added to services.py gets
         the column (empty text) on open."""
-        with self._connect() as con:
-            have = {r[1] for r in con.execute(f"PRAGMA table_info({LAYER})")}
-        missing = [c for c in STORE_COLUMNS if c not in have]
-        if not missing:
+        with self._read() as tx:
+            have = tx.column_names(LAYER)
+        if all(c in have for c in STORE_COLUMNS):
             return
-        with self._write() as con:
-            have = {r[1] for r in con.execute(f"PRAGMA table_info({LAYER})")}
-            for column in (c for c in missing if c not in have):
-                con.execute(f"ALTER TABLE {LAYER} ADD COLUMN \"{column}\" TEXT NOT NULL DEFAULT ''")
-
-    # -- connections -------------------------------------------------------------------
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                              check_same_thread=False)
-        try:
-            con.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            con.execute("PRAGMA synchronous = FULL")
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        with self._connect() as con:
-            con.execute("PRAGMA query_only = ON")
-            con.execute("BEGIN")  # one consistent snapshot for all reads in the block
-            try:
-                yield con
-            finally:
-                con.execute("ROLLBACK")
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: BEGIN IMMEDIATE takes the write lock up front (waiting
-        up to the busy timeout for another writer), so reads inside see the latest
-        committed state and nothing can change between check and write."""
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield con
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-            try:
-                con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # keep the main file current
-            except sqlite3.OperationalError:
-                pass
+        with self._write() as tx:
+            have = tx.column_names(LAYER)
+            for column in (c for c in STORE_COLUMNS if c not in have):
+                tx.execute(f"ALTER TABLE {LAYER} ADD COLUMN \"{column}\" TEXT NOT NULL DEFAULT ''")
 
     # -- reading --------------------------------------------------------------------------
 
@@ -410,25 +429,25 @@ class ServiceStore:
         """The registry as a GeoDataFrame: the columns of ``services.load_services``
         (ALL_COLUMNS + geometry) plus ``address`` and ``owner_org``. Staff only."""
         where = "" if include_closed else "WHERE closed_date = ''"
-        with self._read() as con:
-            rows = con.execute(f"SELECT {_select()} FROM {LAYER} {where} ORDER BY fid").fetchall()
+        with self._read() as tx:
+            rows = tx.execute(f"SELECT {_select()} FROM {LAYER} {where} ORDER BY fid").fetchall()
         return _frame(rows)
 
     def version(self) -> int:
         """A number that grows with every change (the last history id): cheap to ask on
         every page run, so caches keyed by it refresh after any edit, from any process."""
-        with self._read() as con:
-            return int(con.execute(f"SELECT coalesce(max(id), 0) FROM {HISTORY}").fetchone()[0])
+        with self._read() as tx:
+            return int(tx.execute(f"SELECT coalesce(max(id), 0) FROM {HISTORY}").fetchone()[0])
 
     def ids(self) -> set[str]:
         """Every service id in the registry, open or closed."""
-        with self._read() as con:
-            return _ids(con)
+        with self._read() as tx:
+            return _ids(tx)
 
     def get(self, service_id: str) -> dict[str, Any]:
         """One service (open or closed) as a dict of its columns and ``updated_at``."""
-        with self._read() as con:
-            return _get(con, service_id)
+        with self._read() as tx:
+            return _get(tx, service_id)
 
     def history(self, service_id: str | None = None) -> pd.DataFrame:
         """The edit history, oldest first; ``old_values``/``new_values`` are JSON text.
@@ -438,8 +457,8 @@ class ServiceStore:
         if service_id is not None:
             sql += " WHERE service_id = ?"
             params = (service_id,)
-        with self._read() as con:
-            rows = con.execute(sql + " ORDER BY id", params).fetchall()
+        with self._read() as tx:
+            rows = tx.execute(sql + " ORDER BY id", params).fetchall()
         return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS), dtype=object)
 
     def services_for(self, user: str | Actor, places: gpd.GeoDataFrame | None = None,
@@ -482,12 +501,11 @@ class ServiceStore:
         record["owner_org"] = _as_text(record.get("owner_org")) or organisation or settings.DEFAULT_OWNER_ORG
         if not full and record["owner_org"] != organisation:
             raise PermissionDenied(f"{username} may add services only for {organisation}")
-        with self._write() as con:
-            (stored,) = _checked([record], "new service", _ids(con), first_row=1)
+        with self._write() as tx:
+            (stored,) = _checked([record], "new service", _ids(tx), first_row=1)
             now = _now()
-            _insert_service(con, stored, now)
-            _insert_history(con, stored["service_id"], "create", username, now, None, stored)
-            _touch_contents(con, now)
+            _insert_created(tx, [stored], "create", username, now)
+            tx.touch(now)
         return self.get(stored["service_id"])
 
     def update(self, service_id: str, changes: Mapping[str, Any], user: str | Actor) -> dict[str, Any]:
@@ -526,8 +544,8 @@ class ServiceStore:
 
     def _change(self, service_id: str, changes: dict[str, Any], user: str | Actor, action: str) -> dict[str, Any]:
         username, organisation, full = _actor(user)
-        with self._write() as con:
-            current = _get(con, service_id)
+        with self._write() as tx:
+            current = _get(tx, service_id)
             if not full and current["owner_org"] != organisation:
                 raise PermissionDenied(f"{service_id} belongs to {current['owner_org']}; "
                                        f"{username} ({organisation}) may not change it")
@@ -546,13 +564,13 @@ class ServiceStore:
             new = {c: stored[c] for c in old}
             now = _now()
             assignments = ", ".join(f'"{c}" = ?' for c in new)
-            con.execute(
-                f"UPDATE {LAYER} SET {assignments}, geom = ?, updated_at = ? WHERE service_id = ?",
+            tx.execute(
+                f"UPDATE {LAYER} SET {assignments}, geom = {tx.point_sql}, updated_at = ? WHERE service_id = ?",
                 [_db_value(c, v) for c, v in new.items()]
-                + [gpkg_point(stored["lon"], stored["lat"]), now, service_id],
+                + tx.point_params(stored["lon"], stored["lat"]) + [now, service_id],
             )
-            _insert_history(con, service_id, action, username, now, old, new)
-            _touch_contents(con, now)
+            _insert_history(tx, service_id, action, username, now, old, new)
+            tx.touch(now)
         return self.get(service_id)
 
     def import_rows(self, rows: pd.DataFrame, user: str | Actor, source_name: str = "import",
@@ -572,13 +590,11 @@ class ServiceStore:
             foreign = sorted({r["owner_org"] for r in records} - {organisation})
             if foreign:
                 raise PermissionDenied(f"{username} may import services only for {organisation}, not {foreign}")
-        with self._write() as con:
-            stored = _checked(records, source_name, _ids(con), first_row=first_row)
+        with self._write() as tx:
+            stored = _checked(records, source_name, _ids(tx), first_row=first_row)
             now = _now()
-            for record in stored:
-                _insert_service(con, record, now)
-                _insert_history(con, record["service_id"], "import", username, now, None, record)
-            _touch_contents(con, now)
+            _insert_created(tx, stored, "import", username, now)
+            tx.touch(now)
         return len(stored)
 
     def import_bytes(self, data: bytes, filename: str, user: str | Actor) -> int:
@@ -613,6 +629,118 @@ class ServiceStore:
         else:
             frame = self.services(include_closed=True)
         return _encode(frame, fmt)
+
+
+class ServiceStore(BaseServiceStore):
+    """The services registry in one GeoPackage file (see the module docstring).
+
+    Each call opens its own SQLite connection, so one store object may be shared by
+    threads, and several processes may use the same file at once.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = settings.STORE_BUSY_TIMEOUT_MS):
+        location = store_location(path)
+        if isinstance(location, StoreURL):
+            raise StoreError(f"{location.masked} is a database URL; open it with open_store()")
+        self.path = location
+        self.busy_timeout_ms = int(busy_timeout_ms)
+        if not self.path.is_file():
+            raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create")
+        with self._connect() as con:
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if app_id != GPKG_APPLICATION_ID or not {LAYER, HISTORY, "gpkg_contents"} <= tables:
+            raise StoreError(f"{self.path}: not a services registry GeoPackage")
+        self._add_missing_columns()
+
+    # -- creating ------------------------------------------------------------------------
+
+    @classmethod
+    def open_or_create(cls, path: str | os.PathLike[str] | None = None,
+                       seed_csv: Path | None = settings.SERVICES_CSV) -> "ServiceStore":
+        """Open the registry, creating it first (seeded from ``seed_csv``, history
+        action ``seed``) when the file does not exist yet. Creation builds a temporary
+        file and links it into place, so two processes starting at once cannot both
+        seed, and a crash during seeding leaves no half-made registry."""
+        path = store_location(path)
+        if isinstance(path, StoreURL):
+            raise StoreError(f"{path.masked} is a database URL; open it with open_store()")
+        if not path.exists():
+            cls._create(path, seed_csv)
+        return cls(path)
+
+    @classmethod
+    def _create(cls, path: Path, seed_csv: Path | None) -> None:
+        seed = seed_records(seed_csv)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+        try:
+            con = sqlite3.connect(tmp, isolation_level=None)
+            try:
+                con.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
+                con.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
+                con.execute("PRAGMA journal_mode = WAL")
+                con.execute("BEGIN IMMEDIATE")
+                for statement in _split_sql(_schema_sql()):
+                    con.execute(statement)
+                _write_seed(_SqliteTx(con), seed)
+                con.execute("COMMIT")
+                ok = con.execute("PRAGMA integrity_check").fetchone()[0]
+                if ok != "ok":
+                    raise StoreError(f"new registry failed its integrity check: {ok}")
+            finally:
+                con.close()
+            os.chmod(tmp, 0o600)
+            try:
+                os.link(tmp, path)  # atomic "create if absent"
+            except FileExistsError:
+                pass  # another process created it first; use theirs
+            except OSError:  # filesystem without hard links
+                if not path.exists():
+                    os.replace(tmp, path)
+        finally:
+            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+
+    # -- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
+                              check_same_thread=False)
+        try:
+            con.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            con.execute("PRAGMA synchronous = FULL")
+            yield con
+        finally:
+            con.close()
+
+    @contextmanager
+    def _read(self) -> Iterator[_Tx]:
+        with self._connect() as con:
+            con.execute("PRAGMA query_only = ON")
+            con.execute("BEGIN")  # one consistent snapshot for all reads in the block
+            try:
+                yield _SqliteTx(con)
+            finally:
+                con.execute("ROLLBACK")
+
+    @contextmanager
+    def _write(self) -> Iterator[_Tx]:
+        """BEGIN IMMEDIATE takes the write lock up front (waiting up to the busy timeout
+        for another writer), so reads inside see the latest committed state."""
+        with self._connect() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                yield _SqliteTx(con)
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+            try:
+                con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # keep the main file current
+            except sqlite3.OperationalError:
+                pass
 
 
 # --- module-level pieces used inside transactions ---------------------------------------------
@@ -658,12 +786,12 @@ def _frame(rows: list[tuple]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_STORE)
 
 
-def _ids(con: sqlite3.Connection) -> set[str]:
-    return {r[0] for r in con.execute(f"SELECT service_id FROM {LAYER}")}
+def _ids(tx: _Tx) -> set[str]:
+    return {r[0] for r in tx.execute(f"SELECT service_id FROM {LAYER}").fetchall()}
 
 
-def _get(con: sqlite3.Connection, service_id: str) -> dict[str, Any]:
-    row = con.execute(f"SELECT {_select()} FROM {LAYER} WHERE service_id = ?", (str(service_id),)).fetchone()
+def _get(tx: _Tx, service_id: str) -> dict[str, Any]:
+    row = tx.execute(f"SELECT {_select()} FROM {LAYER} WHERE service_id = ?", (str(service_id),)).fetchone()
     if row is None:
         raise UnknownService(f"no service with id '{service_id}' in the registry")
     return _row_dict(row)
@@ -724,26 +852,49 @@ def _checked(records: list[Mapping[str, Any]], source: str, existing_ids: Iterab
 
 def _db_value(column: str, value: Any) -> Any:
     if column == "confidential":
-        return 1 if value else 0
+        return bool(value)  # sqlite3 stores it as 1/0, PostgreSQL as boolean
     return _plain(value)
 
 
-def _insert_service(con: sqlite3.Connection, record: Mapping[str, Any], now: str) -> None:
+def _insert_created(tx: _Tx, records: list[Mapping[str, Any]], action: str, who: str, when: str) -> None:
+    """New services (seed/create/import) and one history row each holding the whole row:
+    two batched statements, history ids in the order of ``records``."""
     columns = ", ".join(f'"{c}"' for c in STORE_COLUMNS)
     marks = ", ".join("?" for _ in STORE_COLUMNS)
-    con.execute(
-        f"INSERT INTO {LAYER} (geom, {columns}, updated_at) VALUES (?, {marks}, ?)",
-        [gpkg_point(record["lon"], record["lat"])] + [_db_value(c, record[c]) for c in STORE_COLUMNS] + [now],
+    tx.executemany(
+        f"INSERT INTO {LAYER} (geom, {columns}, updated_at) VALUES ({tx.point_sql}, {marks}, ?)",
+        [tx.point_params(r["lon"], r["lat"]) + [_db_value(c, r[c]) for c in STORE_COLUMNS] + [when]
+         for r in records],
     )
+    tx.executemany(_INSERT_HISTORY, [(r["service_id"], action, who, when, None, _to_json(r)) for r in records])
 
 
-def _insert_history(con: sqlite3.Connection, service_id: str, action: str, who: str, when: str,
+_INSERT_HISTORY = (f"INSERT INTO {HISTORY} (service_id, action, changed_by, changed_at, old_values, new_values) "
+                   "VALUES (?, ?, ?, ?, ?, ?)")
+
+
+def _insert_history(tx: _Tx, service_id: str, action: str, who: str, when: str,
                     old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> None:
-    con.execute(
-        f"INSERT INTO {HISTORY} (service_id, action, changed_by, changed_at, old_values, new_values) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (service_id, action, who, when, _to_json(old), _to_json(new)),
-    )
+    tx.execute(_INSERT_HISTORY, (service_id, action, who, when, _to_json(old), _to_json(new)))
+
+
+def seed_records(seed_csv: Path | None) -> list[dict[str, Any]]:
+    """The shipped services list as registry rows: no address, owner by id prefix."""
+    if seed_csv is None:
+        return []
+    records = _records(svc.read_services(Path(seed_csv).read_bytes(), str(seed_csv)))
+    for record in records:
+        record["address"] = ""
+        record["owner_org"] = _seed_owner(record["service_id"])
+    return records
+
+
+def _write_seed(tx: _Tx, records: list[dict[str, Any]]) -> None:
+    """Seed a new registry (history action ``seed``) inside its creating transaction."""
+    if records:
+        now = _now()
+        _insert_created(tx, records, "seed", "seed", now)
+        tx.touch(now)
 
 
 def _touch_contents(con: sqlite3.Connection, now: str) -> None:

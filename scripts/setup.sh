@@ -2,8 +2,18 @@
 # Install everything the project needs into ./.venv (idempotent).
 #   bash scripts/setup.sh            Python packages
 #   bash scripts/setup.sh --browser  also Debian's Chromium, for the end-to-end browser tests
+#   bash scripts/setup.sh --postgis  also Debian's PostgreSQL 15 + PostGIS 3, for the PostGIS registry tests
+# The flags may be combined, in any order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+browser=0; postgis=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) browser=1 ;;
+    --postgis) postgis=1 ;;
+    *) echo "usage: bash scripts/setup.sh [--browser] [--postgis]" >&2; exit 2 ;;
+  esac
+done
 PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
@@ -14,8 +24,16 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
   echo "$want" > "$stamp"
 fi
-if [ "${1:-}" = "--browser" ] && [ ! -x /usr/bin/chromium ]; then
+apt_packages=()
+if [ "$browser" = 1 ] && [ ! -x /usr/bin/chromium ]; then
+  apt_packages+=(chromium)
+fi
+if [ "$postgis" = 1 ] && { [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
+    || [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; }; then
+  apt_packages+=(postgresql-15-postgis-3)  # brings postgresql-15
+fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi

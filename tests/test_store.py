@@ -30,6 +30,7 @@ from coverage.store import (
     PermissionDenied,
     ServiceStore,
     StoreError,
+    StoreURL,
     UnknownService,
     store_location,
 )
@@ -149,12 +150,18 @@ def test_created_store_is_a_geopackage_seeded_from_the_shipped_list(store):
     assert len(history) == len(shipped) and set(history["action"]) == {"seed"}
 
 
-def test_a_database_url_is_not_implemented(monkeypatch):
-    with pytest.raises(NotImplementedError, match="PostGIS"):
-        store_location("postgresql://user@host/db")
-    monkeypatch.setenv("COVERAGE_STORE", "postgresql://user@host/db")
-    with pytest.raises(NotImplementedError):
-        store_location()
+def test_a_postgresql_url_names_a_database_store_and_other_urls_are_refused(monkeypatch):
+    url = "postgresql://user:s3cret@host:5433/db"
+    location = store_location(url)
+    assert isinstance(location, StoreURL) and str(location) == url
+    assert location.masked == "postgresql://user:***@host:5433/db" and "s3cret" not in repr(location)
+    monkeypatch.setenv("COVERAGE_STORE", url)
+    assert store_location() == url
+    with pytest.raises(StoreError, match="database URL") as err:
+        ServiceStore(url)  # the GeoPackage class never takes a URL
+    assert "s3cret" not in str(err.value)
+    with pytest.raises(NotImplementedError, match="not supported"):
+        store_location("mysql://user@host/db")
 
 
 def test_env_overrides_the_store_path(monkeypatch, tmp_path):
@@ -282,6 +289,9 @@ def test_staff_edit_only_their_own_organisations_rows(store):
         store.update("KHT-NK-SH1", {"owner_org": "gulrukhsor"}, nk)
     with pytest.raises(PermissionDenied):
         store.add(shelter_row(owner_org="gulrukhsor"), nk)
+    foreign = services.read_services(csv_bytes([good_row()]), "x.csv").assign(owner_org="gulrukhsor")
+    with pytest.raises(PermissionDenied):
+        store.import_rows(foreign, nk)
     assert store.add(shelter_row(), nk)["owner_org"] == "najoti-kudakon"
     assert store.history("TEST-SH-EXACT")["changed_by"].tolist() == ["nk.staff"]
     admin = FakeUser("root", "project", "admin")
@@ -435,28 +445,35 @@ def test_import_rows_revalidates_inside_the_transaction(store):
 # --- concurrency and crashes ---------------------------------------------------------------------
 
 
-def test_concurrent_writers_stay_consistent(store):
-    n_threads, n_updates = 4, 10
-    own = ["KHT-NK-SSW-SHU", "KHT-NK-SSW-MUM", "KHT-NK-SSW-HAM", "KHT-NK-SSW-FAR"]
+OWN_ROWS = ["KHT-NK-SSW-SHU", "KHT-NK-SSW-MUM", "KHT-NK-SSW-HAM", "KHT-NK-SSW-FAR"]
+
+
+def hammer(store, open_copy, n_threads: int, n_updates: int, imports: int = 0, pause_s: float = 0.0) -> int:
+    """Writers on their own store objects (``open_copy()``) update one shared row and
+    one row each, add a service and import ``imports`` rows, while a reader checks
+    that ids stay unique. Asserts that no update was lost and every change has exactly
+    one history row; returns the number of changes made."""
     n_before = len(store.history())
     errors: list[BaseException] = []
     stop = threading.Event()
 
     def writer(t: int) -> None:
         try:
-            mine = ServiceStore(store.path)  # its own connections
+            mine = open_copy()  # its own connections
             for i in range(n_updates):
                 mine.update("SGH-GUL-CC1", {"capacity": f"t{t}-{i}"}, f"user{t}")
-                mine.update(own[t], {"note": f"n{t}-{i}"}, f"user{t}")
+                mine.update(OWN_ROWS[t], {"note": f"n{t}-{i}"}, f"user{t}")
             mine.add(shelter_row(service_id=f"CONC-{t}"), f"user{t}")
+            if imports:
+                mine.import_bytes(csv_bytes([good_row(service_id=f"CONC-{t}-{k}") for k in range(imports)]),
+                                  "c.csv", f"user{t}")
         except BaseException as err:  # pragma: no cover - reported below
             errors.append(err)
 
     def reader() -> None:
         try:
-            while not stop.is_set():
-                table = store.services()
-                assert table["service_id"].is_unique
+            while not stop.wait(pause_s):  # a pause (if any) so the writers are not starved of the GIL
+                assert store.services()["service_id"].is_unique
         except BaseException as err:  # pragma: no cover
             errors.append(err)
 
@@ -471,8 +488,8 @@ def test_concurrent_writers_stay_consistent(store):
     watcher.join(timeout=10)
     assert not errors, errors
 
-    history = store.history()
-    assert len(history) == n_before + n_threads * (2 * n_updates + 1)
+    n_changes = n_threads * (2 * n_updates + 1 + imports)
+    assert len(store.history()) == n_before + n_changes
     shared = store.history("SGH-GUL-CC1")
     updates = shared[shared["action"] == "update"]
     assert len(updates) == n_threads * n_updates
@@ -481,10 +498,17 @@ def test_concurrent_writers_stay_consistent(store):
     news = [json.loads(v)["capacity"] for v in updates["new_values"]]
     assert olds[1:] == news[:-1]
     assert store.get("SGH-GUL-CC1")["capacity"] == news[-1]
-    for t, sid in enumerate(own):
+    for t, sid in enumerate(OWN_ROWS[:n_threads]):
         assert store.get(sid)["note"] == f"n{t}-{n_updates - 1}"
         assert (store.history(sid)["action"] == "update").sum() == n_updates
-    assert {f"CONC-{t}" for t in range(n_threads)} <= store.ids()
+    added = {f"CONC-{t}" for t in range(n_threads)} | {f"CONC-{t}-{k}" for t in range(n_threads)
+                                                       for k in range(imports)}
+    assert added <= store.ids()
+    return n_changes
+
+
+def test_concurrent_writers_stay_consistent(store):
+    hammer(store, lambda: ServiceStore(store.path), n_threads=4, n_updates=10)
     assert integrity(store.path) == "ok"
     assert len(pyogrio.read_dataframe(store.path, layer="services")) == len(store.services(include_closed=True))
 
