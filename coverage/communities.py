@@ -18,7 +18,7 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import Point
 
-from coverage import settings
+from coverage import settings, tables
 from coverage.boundaries import normalise_name
 
 COMMUNITIES_LAYER = "communities"
@@ -392,26 +392,14 @@ def _raise_problems(path: Path, problems: list[tuple[int, str]]) -> None:
     raise CommunityError("\n".join(lines))
 
 
-def _inside_bounds(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    b = settings.TJ_BOUNDS
-    return (x >= b["lon_min"]) & (x <= b["lon_max"]) & (y >= b["lat_min"]) & (y <= b["lat_max"])
-
-
 def _read_user_csv(path: Path) -> pd.DataFrame:
-    raw = path.read_bytes()
-    if not raw.strip():
-        raise CommunityError(f"{path.name}: the file is empty")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise CommunityError(f"{path.name}: row {line}: not UTF-8 text (save the file as UTF-8 CSV)") from None
-    import io
-
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as exc:
-        raise CommunityError(f"{path.name}: not a readable CSV file ({exc})") from None
+        data = path.read_bytes()
+        tables.require_content(data)
+        return tables.read_csv_text(tables.decode_utf8(data))
+    except tables.TableError as err:
+        where = f"row {err.line}: " if err.line else ""
+        raise CommunityError(f"{path.name}: {where}{err.message}") from None
 
 
 def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -466,12 +454,11 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
     geometry = gdf.geometry
     empty = (geometry.isna() | geometry.is_empty).to_numpy()
     problems += [(int(r), "no geometry (empty coordinates)") for r in rows[empty]]
-    is_point = (geometry.geom_type == "Point").to_numpy()
-    points = geometry.where(is_point | empty, geometry.representative_point())
-    x = np.where(empty, np.nan, points.x.where(~empty).to_numpy(dtype=float))
-    y = np.where(empty, np.nan, points.y.where(~empty).to_numpy(dtype=float))
-    outside = ~empty & ~_inside_bounds(x, y)
-    swapped = outside & _inside_bounds(y, x)
+    points = geometry.representative_point()  # a point stays itself; missing or empty → NaN
+    x = points.x.to_numpy(dtype=float)
+    y = points.y.to_numpy(dtype=float)
+    outside = ~empty & ~tables.inside_tajikistan(x, y)
+    swapped = outside & tables.inside_tajikistan(y, x)
     problems += [(int(r), f"latitude and longitude look swapped (lon={a:.5f}, lat={b:.5f}); "
                           f"swap them: lon={b:.5f}, lat={a:.5f}")
                  for r, a, b in zip(rows[swapped], x[swapped], y[swapped])]

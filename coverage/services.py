@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import settings
+from . import settings, tables
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "service_id",
@@ -92,32 +92,19 @@ def read_table(data: bytes, source_name: str) -> tuple[pd.DataFrame, int]:
     Raises ServicesError for an empty file, a file over the size limit, text that is
     not UTF-8, or a format it cannot read.
     """
-    if len(data) == 0 or not data.strip():
-        raise ServicesError(source_name, [Problem(0, "", "the file is empty")])
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ServicesError(
-            source_name,
-            [Problem(0, "", f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")],
-        )
-    suffix = Path(source_name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(data, source_name), 2
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[: err.start].count(b"\n") + 1
-        raise ServicesError(
-            source_name,
-            [Problem(line, "", f"the text is not UTF-8 (byte {err.start}); save the file as UTF-8")],
-        ) from None
-    if suffix in (".geojson", ".json"):
-        return _read_geojson(text, source_name), 1
-    try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
-    except pd.errors.ParserError as err:
-        raise ServicesError(source_name, [Problem(0, "", f"not a readable CSV file: {err}")]) from None
-    except pd.errors.EmptyDataError:
-        raise ServicesError(source_name, [Problem(0, "", "the file has no header row")]) from None
+        tables.require_content(data)
+        if len(data) > MAX_UPLOAD_BYTES:
+            raise tables.TableError(0, f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+        suffix = Path(source_name).suffix.lower()
+        if suffix in (".xlsx", ".xlsm"):
+            return _read_xlsx(data, source_name), 2
+        text = tables.decode_utf8(data)
+        if suffix in (".geojson", ".json"):
+            return _read_geojson(text, source_name), 1
+        frame = tables.read_csv_text(text)
+    except tables.TableError as err:
+        raise ServicesError(source_name, [Problem(err.line, "", err.message)]) from None
     return frame, 2
 
 
@@ -207,9 +194,8 @@ def _confidential_rows(frame: pd.DataFrame) -> pd.Series:
 def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[tuple[int, str, str]], np.ndarray, np.ndarray]:
     lon = pd.to_numeric(frame["lon"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
     lat = pd.to_numeric(frame["lat"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
-    b = settings.TJ_BOUNDS
-    inside = lon.between(b["lon_min"], b["lon_max"]) & lat.between(b["lat_min"], b["lat_max"])
-    swapped_inside = lat.between(b["lon_min"], b["lon_max"]) & lon.between(b["lat_min"], b["lat_max"])
+    inside = pd.Series(tables.inside_tajikistan(lon, lat), index=frame.index)
+    swapped_inside = pd.Series(tables.inside_tajikistan(lat, lon), index=frame.index)
     problems: list[tuple[int, str, str]] = []
     for idx in frame.index[lon.isna() | lat.isna()]:
         for col, values in (("lon", lon), ("lat", lat)):
