@@ -190,10 +190,7 @@ def staff_services(user: auth.User) -> gpd.GeoDataFrame:
     """Open services as a signed-in user may see them on a map: their own organisation's
     (admins: every) row at its exact point, all others as the public sees them. Public
     columns only (no address, note or owner). Never cached across sessions."""
-    data = inputs()
-    frame = registry().services_for(user, data.places, include_closed=False)
-    keep = [c for c in privacy.PUBLIC_COLUMNS if c in frame.columns]
-    return gpd.GeoDataFrame(frame[keep + ["geometry"]], geometry="geometry", crs=frame.crs).reset_index(drop=True)
+    return privacy.public_columns(registry().services_for(user, inputs().places, include_closed=False))
 
 
 def map_services() -> gpd.GeoDataFrame:

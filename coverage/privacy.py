@@ -75,8 +75,15 @@ def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
         to_move = confidential
         if to_move.any():
             out = _snap_to_places(out, to_move, places)
-    keep = [c for c in PUBLIC_COLUMNS if c in out.columns]
-    return gpd.GeoDataFrame(out[keep + ["geometry"]], geometry="geometry", crs=services.crs).reset_index(drop=True)
+    return public_columns(out)
+
+
+def public_columns(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Only the :data:`PUBLIC_COLUMNS` (and the geometry) of a services table, so no
+    address, owner or private note goes along; points are left as they are."""
+    keep = [c for c in PUBLIC_COLUMNS if c in services.columns]
+    return gpd.GeoDataFrame(services[keep + ["geometry"]], geometry="geometry",
+                            crs=services.crs).reset_index(drop=True)
 
 
 def _snap_to_places(out: gpd.GeoDataFrame, to_move: np.ndarray, places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
