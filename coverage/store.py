@@ -631,6 +631,14 @@ class BaseServiceStore(ABC):
         return _encode(frame, fmt)
 
 
+def _file_location(path: str | os.PathLike[str] | None) -> Path:
+    """The GeoPackage file :func:`store_location` names; a database URL is refused."""
+    location = store_location(path)
+    if isinstance(location, StoreURL):
+        raise StoreError(f"{location.masked} is a database URL; open it with open_store()")
+    return location
+
+
 class ServiceStore(BaseServiceStore):
     """The services registry in one GeoPackage file (see the module docstring).
 
@@ -639,10 +647,7 @@ class ServiceStore(BaseServiceStore):
     """
 
     def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = settings.STORE_BUSY_TIMEOUT_MS):
-        location = store_location(path)
-        if isinstance(location, StoreURL):
-            raise StoreError(f"{location.masked} is a database URL; open it with open_store()")
-        self.path = location
+        self.path = _file_location(path)
         self.busy_timeout_ms = int(busy_timeout_ms)
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create")
@@ -662,9 +667,7 @@ class ServiceStore(BaseServiceStore):
         action ``seed``) when the file does not exist yet. Creation builds a temporary
         file and links it into place, so two processes starting at once cannot both
         seed, and a crash during seeding leaves no half-made registry."""
-        path = store_location(path)
-        if isinstance(path, StoreURL):
-            raise StoreError(f"{path.masked} is a database URL; open it with open_store()")
+        path = _file_location(path)
         if not path.exists():
             cls._create(path, seed_csv)
         return cls(path)

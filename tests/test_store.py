@@ -183,7 +183,10 @@ def test_opening_a_file_that_is_not_a_registry_fails(tmp_path):
 # --- edits and history -----------------------------------------------------------------------
 
 
-def test_add_update_close_reopen_keep_history_and_never_delete(store):
+def lifecycle(store) -> None:
+    """Through the store's API, whatever the database: add a confidential service,
+    update it (and a no-op update), close it, reopen it; check the rows and that the
+    history holds exactly those four changes with their old and new values."""
     n_seed = len(store.history())
     added = store.add(shelter_row(), "alice")
     assert added["address"] == ADDRESS and added["lon"] == EXACT_LON and added["confidential"] is True
@@ -214,6 +217,9 @@ def test_add_update_close_reopen_keep_history_and_never_delete(store):
     assert history.iloc[0]["old_values"] is None
     assert len(store.history()) == n_seed + 4
 
+
+def test_add_update_close_reopen_keep_history_and_never_delete(store):
+    lifecycle(store)
     layer = pyogrio.read_dataframe(store.path, layer="services").set_index("service_id")
     assert layer.loc["TEST-SH-EXACT", "geometry"].x == EXACT_LON
 
@@ -530,23 +536,32 @@ ServiceStore(path).update("SGH-GUL-CC1", {"capacity": "half-written", "lon": 70.
 """
 
 
-@pytest.mark.parametrize("mode", ["exit", "sigkill"])
-def test_a_process_killed_mid_write_leaves_the_store_consistent(store, mode):
-    before_row = store.get("SGH-GUL-CC1")
-    n_history = len(store.history())
+def crash_writer(script_and_args: list[str], how: str, while_written=None) -> None:
+    """Run ``python -c script args…`` that prints 'written' inside its write transaction
+    and then dies: killed with SIGKILL by us (``how='sigkill'``, after calling
+    ``while_written()`` if given), or by its own ``os._exit(17)`` (``how='exit'``)."""
     env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
-    proc = subprocess.Popen([sys.executable, "-c", CRASHING_WRITER, str(store.path), mode],
+    proc = subprocess.Popen([sys.executable, "-c", *script_and_args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=PROJECT_ROOT)
     try:
-        if mode == "sigkill":
+        if how == "sigkill":
             line = proc.stdout.readline()
             assert line.strip() == "written", proc.stderr.read()
+            if while_written is not None:
+                while_written()
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == (17 if mode == "exit" else -signal.SIGKILL), proc.stderr.read()
+    assert proc.returncode == (17 if how == "exit" else -signal.SIGKILL), proc.stderr.read()
+
+
+@pytest.mark.parametrize("mode", ["exit", "sigkill"])
+def test_a_process_killed_mid_write_leaves_the_store_consistent(store, mode):
+    before_row = store.get("SGH-GUL-CC1")
+    n_history = len(store.history())
+    crash_writer([CRASHING_WRITER, str(store.path), mode], mode)
 
     assert integrity(store.path) == "ok"
     after_row = store.get("SGH-GUL-CC1")
