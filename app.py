@@ -7,8 +7,8 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-import ui
-from coverage import maps
+from coverage.views import maps
+from dashboard import ui
 
 _ = ui._
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import json
 import resource
-import sys
 import time
 from pathlib import Path
 
@@ -28,11 +27,9 @@ import networkx as nx
 import numpy as np
 import scipy.sparse
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+from coverage.engine.travel import multi_source_minutes
 
-from coverage.travel import multi_source_minutes  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 TARGET_SPEEDUP = 20.0
 TARGET_PER_TYPE_S = 0.25

@@ -30,10 +30,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from coverage import analysis, config
 
-from coverage import analysis, settings  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 METRIC = '[data-testid="stMetricValue"]'
 MAP_FRAME = 'iframe[title="streamlit_folium.st_folium"]'
@@ -103,7 +102,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(os.environ.get("COVERAGE_DATA_DIR", settings.DATA_DIR))
+        data_dir = Path(os.environ.get("COVERAGE_DATA_DIR", config.DATA_DIR))
         analysis.ensure_data(data_dir)
         env = {**os.environ, "COVERAGE_DATA_DIR": str(data_dir), "COVERAGE_MAP_TILES": "none",
                "COVERAGE_STORE": str(Path(tmp) / "registry.gpkg"), "COVERAGE_USERS": str(Path(tmp) / "users.yaml")}

@@ -15,16 +15,18 @@ import math
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-import geopandas as gpd
 import pandas as pd
 from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from . import analysis, auth, boundaries, communities, roads, services, settings, sources, store, travel
+from coverage import analysis, config
+from coverage.data import boundaries, communities, services, sources
+from coverage.engine import roads, travel
+from coverage.registry import auth, store
 
 console = Console()
 
@@ -51,7 +53,7 @@ def fmt_hours(minutes: float) -> str:
 
 
 def cmd_data(args: argparse.Namespace) -> int:
-    mirror = None if args.download else settings.mirror_dir(args.mirror)
+    mirror = None if args.download else config.mirror_dir(args.mirror)
     if mirror is None and not args.download:
         console.print("[red]No mirror folder found: give --mirror DIR, set COVERAGE_MIRROR, or use --download.")
         return 2
@@ -123,13 +125,13 @@ def write_results(result: analysis.Analysis, out: Path) -> list[Path]:
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
-    config = settings.load_settings()
+    settings = config.load_settings()
     inputs = analysis.load_inputs(
         Path(args.data_dir), services_path=args.services, population_path=args.population,
         include_osm_health=args.osm_health, mirror=args.mirror, progress=_progress,
     )
     with console.status(f"Computing travel times ({args.season}) …"):
-        times = analysis.travel_times(inputs, season=args.season, network_path=Path(args.network), config=config,
+        times = analysis.travel_times(inputs, season=args.season, network_path=Path(args.network), settings=settings,
                                       progress=_progress)
     result = analysis.analyse(inputs, times, args.type, args.threshold, season=args.season,
                               regions=args.region or None)
@@ -148,8 +150,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
 
 def cmd_route(args: argparse.Namespace) -> int:
-    config = settings.load_settings()
-    network = roads.load_network(Path(args.network), season=args.season, settings=config, progress=_progress)
+    settings = config.load_settings()
+    network = roads.load_network(Path(args.network), season=args.season, settings=settings, progress=_progress)
     try:
         found = travel.route(network, args.origin, args.destination)
     except ValueError as err:
@@ -209,7 +211,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m coverage", description="Women's crisis services coverage, Tajikistan")
-    parser.add_argument("--data-dir", default=str(settings.DATA_DIR), help="data folder (default: %(default)s)")
+    parser.add_argument("--data-dir", default=str(config.DATA_DIR), help="data folder (default: %(default)s)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="assemble boundaries, communities and health facilities")
@@ -218,13 +220,13 @@ def build_parser() -> argparse.ArgumentParser:
     data.set_defaults(func=cmd_data)
 
     an = sub.add_parser("analyse", aliases=["analyze"], help="travel time to the nearest service; who is underserved")
-    an.add_argument("--type", nargs="+", default=["shelter"], choices=settings.SERVICE_TYPES, metavar="TYPE",
-                    help=f"service type(s): {', '.join(settings.SERVICE_TYPES)} (default: shelter)")
-    an.add_argument("--threshold", type=float, default=settings.DEFAULT_THRESHOLD_MIN, help="minutes (default: 60)")
-    an.add_argument("--season", choices=settings.SEASONS, default="summer")
+    an.add_argument("--type", nargs="+", default=["shelter"], choices=config.SERVICE_TYPES, metavar="TYPE",
+                    help=f"service type(s): {', '.join(config.SERVICE_TYPES)} (default: shelter)")
+    an.add_argument("--threshold", type=float, default=config.DEFAULT_THRESHOLD_MIN, help="minutes (default: 60)")
+    an.add_argument("--season", choices=config.SEASONS, default="summer")
     an.add_argument("--region", action="append", help="limit to a region (repeatable), e.g. Khatlon")
     an.add_argument("--out", help="write results to .gpkg, .geojson or .csv")
-    an.add_argument("--network", default=str(settings.DEFAULT_NETWORK), help="road network: .osm / .osm.pbf")
+    an.add_argument("--network", default=str(config.DEFAULT_NETWORK), help="road network: .osm / .osm.pbf")
     an.add_argument("--services", help="services file (default: data/services/services.csv)")
     an.add_argument("--population", help="user population layer (points or H3 cells; GPKG/GeoJSON/CSV)")
     an.add_argument("--osm-health", action="store_true", help="add OpenStreetMap hospitals/clinics as 'medical'")
@@ -235,8 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     rt = sub.add_parser("route", help="drive time and the towns on the way")
     rt.add_argument("origin")
     rt.add_argument("destination")
-    rt.add_argument("--season", choices=settings.SEASONS, default="summer")
-    rt.add_argument("--network", default=str(settings.DEFAULT_NETWORK))
+    rt.add_argument("--season", choices=config.SEASONS, default="summer")
+    rt.add_argument("--network", default=str(config.DEFAULT_NETWORK))
     rt.set_defaults(func=cmd_route)
 
     chk = sub.add_parser("check-services", help="validate a services file (CSV/XLSX/GeoJSON) row by row")

@@ -5,8 +5,9 @@ from __future__ import annotations
 import streamlit as st
 from streamlit_folium import st_folium
 
-import ui
-from coverage import maps, services
+from coverage.data import services
+from coverage.views import maps
+from dashboard import ui
 
 _ = ui._
 

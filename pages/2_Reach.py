@@ -6,8 +6,9 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-import ui
-from coverage import reach, services
+from coverage.analysis import reach
+from coverage.data import services
+from dashboard import ui
 
 _ = ui._
 

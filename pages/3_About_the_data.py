@@ -7,8 +7,8 @@ import json
 import pandas as pd
 import streamlit as st
 
-import ui
-from coverage import settings
+from coverage import config
+from dashboard import ui
 
 _ = ui._
 
@@ -79,7 +79,7 @@ st.markdown(_("""
   `[highway_speed_kph]` then `trunk = 70`.
 """))
 
-manifest_path = ui.data_dir() / settings.MANIFEST_PATH.name
+manifest_path = ui.data_dir() / config.MANIFEST_PATH.name
 if manifest_path.exists():
     with st.expander(_("Data step manifest (sources, dates, checksums)")):
         st.json(json.loads(manifest_path.read_text(encoding="utf-8")))

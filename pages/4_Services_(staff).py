@@ -19,9 +19,11 @@ import streamlit as st
 from shapely.geometry import Point
 from streamlit_folium import st_folium
 
-import ui
-from coverage import auth, maps, settings, store
-from coverage import services as svc
+from coverage import config
+from coverage.data import services as svc
+from coverage.registry import auth, store
+from coverage.views import maps
+from dashboard import ui
 
 _ = ui._
 
@@ -46,13 +48,13 @@ with st.sidebar:
 registry = ui.registry()
 data = ui.inputs()
 places = data.places
-TYPES = list(settings.SERVICE_TYPES)
-PRECISIONS = list(settings.LOCATION_PRECISIONS)
-CONFIDENCE = [""] + list(settings.CONFIDENCE_LEVELS)
+TYPES = list(config.SERVICE_TYPES)
+PRECISIONS = list(config.LOCATION_PRECISIONS)
+CONFIDENCE = [""] + list(config.CONFIDENCE_LEVELS)
 DISTRICTS = data.districts[["district", "region"]].drop_duplicates().sort_values(["region", "district"])
 DISTRICT_REGION = dict(zip(DISTRICTS["district"], DISTRICTS["region"]))
-LON_RANGE = (settings.TJ_BOUNDS["lon_min"], settings.TJ_BOUNDS["lon_max"])
-LAT_RANGE = (settings.TJ_BOUNDS["lat_min"], settings.TJ_BOUNDS["lat_max"])
+LON_RANGE = (config.TJ_BOUNDS["lon_min"], config.TJ_BOUNDS["lon_max"])
+LAT_RANGE = (config.TJ_BOUNDS["lat_min"], config.TJ_BOUNDS["lat_max"])
 
 
 def flash(kind: str, message: str) -> None:

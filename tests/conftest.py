@@ -15,16 +15,14 @@ from pathlib import Path
 
 import pytest
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:
-    sys.path.insert(0, str(PROJECT_ROOT))
+from coverage import config
 
-from coverage import settings  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="session")
 def mirror_path() -> Path:
-    mirror = settings.mirror_dir()
+    mirror = config.mirror_dir()
     if mirror is None or not Path(mirror).is_dir():
         pytest.skip("no offline mirror (set COVERAGE_MIRROR)")
     return Path(mirror)
@@ -33,7 +31,7 @@ def mirror_path() -> Path:
 @pytest.fixture(scope="session")
 def prepared_data_dir(tmp_path_factory, mirror_path) -> Path:
     """The data step run once from the mirror into a temporary data folder."""
-    from coverage.sources import run_data_step
+    from coverage.data.sources import run_data_step
 
     data_dir = tmp_path_factory.mktemp("data")
     run_data_step(mirror_path, data_dir=data_dir)
@@ -162,7 +160,7 @@ SECRET_SHELTER = {
 @pytest.fixture(scope="session")
 def private_store(tmp_path_factory) -> Path:
     """A registry seeded from the shipped list plus SECRET_SHELTER (exact, confidential)."""
-    from coverage import store
+    from coverage.registry import store
 
     path = tmp_path_factory.mktemp("private-registry") / "registry.gpkg"
     store.open_store(path).add(SECRET_SHELTER, "privacy-test-setup")
@@ -241,4 +239,4 @@ def wait_idle(page, timeout_s: float = 90.0) -> None:
         if page.locator('[data-testid="stStatusWidget"]').count() == 0:
             return
         time.sleep(0.1)
-    raise AssertionError("Streamlit still running after %.0f s" % timeout_s)
+    raise AssertionError(f"Streamlit still running after {timeout_s:.0f} s")

@@ -7,8 +7,9 @@ import logging
 import pytest
 import yaml
 
-from coverage import auth, settings
-from coverage.auth import AuthConfigError, AuthError, Lockouts, User
+from coverage import config
+from coverage.registry import auth
+from coverage.registry.auth import AuthConfigError, AuthError, Lockouts, User
 
 PASSWORD = "correct horse battery"
 
@@ -102,12 +103,12 @@ def test_a_broken_users_file_is_reported(tmp_path):
 def test_lock_out_after_repeated_failures_survives_restarts(users):
     clock = Clock()
     lockouts = Lockouts.beside(users, clock=clock)
-    for attempt in range(settings.MAX_FAILED_LOGINS - 1):
+    for attempt in range(config.MAX_FAILED_LOGINS - 1):
         assert auth.verify(users, "zarina", f"wrong {attempt}", lockouts) is None
         assert not lockouts.is_locked("zarina")
     assert auth.verify(users, "zarina", "wrong again", lockouts) is None
     assert lockouts.is_locked("zarina")
-    assert lockouts.locked_until("zarina") == clock.now + settings.LOCKOUT_MINUTES * 60
+    assert lockouts.locked_until("zarina") == clock.now + config.LOCKOUT_MINUTES * 60
 
     # A new process (new object, same file) still refuses even the right password.
     again = Lockouts.beside(users, clock=clock)
@@ -115,7 +116,7 @@ def test_lock_out_after_repeated_failures_survives_restarts(users):
     # Other usernames are not affected.
     assert auth.verify(users, "firuza", PASSWORD, again) is not None
 
-    clock.now += settings.LOCKOUT_MINUTES * 60 - 1
+    clock.now += config.LOCKOUT_MINUTES * 60 - 1
     assert auth.verify(users, "zarina", "another long password", again) is None
     clock.now += 2
     assert auth.verify(users, "zarina", "another long password", again) is not None
@@ -125,20 +126,20 @@ def test_lock_out_after_repeated_failures_survives_restarts(users):
 def test_failures_must_come_in_a_row(users):
     clock = Clock()
     lockouts = Lockouts.beside(users, clock=clock)
-    for _ in range(settings.MAX_FAILED_LOGINS - 1):
+    for _ in range(config.MAX_FAILED_LOGINS - 1):
         auth.verify(users, "zarina", "wrong", lockouts)
     assert auth.verify(users, "zarina", "another long password", lockouts) is not None
-    for _ in range(settings.MAX_FAILED_LOGINS - 1):
+    for _ in range(config.MAX_FAILED_LOGINS - 1):
         auth.verify(users, "zarina", "wrong", lockouts)
     assert not lockouts.is_locked("zarina")
-    clock.now += settings.LOCKOUT_MINUTES * 60 + 1  # old failures expire
+    clock.now += config.LOCKOUT_MINUTES * 60 + 1  # old failures expire
     auth.verify(users, "zarina", "wrong", lockouts)
     assert not lockouts.is_locked("zarina")
 
 
 def test_unknown_usernames_are_locked_out_the_same_way(users):
     lockouts = Lockouts.beside(users, clock=Clock())
-    for _ in range(settings.MAX_FAILED_LOGINS):
+    for _ in range(config.MAX_FAILED_LOGINS):
         assert auth.verify(users, "ghost", "whatever password", lockouts) is None
     assert lockouts.is_locked("ghost")
     raw = lockouts.path.read_bytes()
@@ -146,7 +147,7 @@ def test_unknown_usernames_are_locked_out_the_same_way(users):
 
 
 def test_default_lockout_file_sits_beside_the_users_file(users):
-    for _ in range(settings.MAX_FAILED_LOGINS):
+    for _ in range(config.MAX_FAILED_LOGINS):
         auth.verify(users, "firuza", "wrong password", None)
     assert (users.parent / "users.yaml.lockouts.sqlite").exists()
     assert auth.verify(users, "firuza", PASSWORD, str(users.parent / "users.yaml.lockouts.sqlite")) is None
@@ -189,7 +190,7 @@ def test_users_file_location(monkeypatch, tmp_path):
     monkeypatch.setenv("COVERAGE_USERS", str(tmp_path / "u.yaml"))
     assert auth.users_file() == tmp_path / "u.yaml"
     monkeypatch.delenv("COVERAGE_USERS")
-    assert auth.users_file() == settings.USERS_FILE
+    assert auth.users_file() == config.USERS_FILE
 
 
 def test_main_add_user_prompts_for_the_password(tmp_path, monkeypatch, capsys):

@@ -7,8 +7,8 @@ import pyogrio
 import pytest
 from shapely.geometry import Point
 
-from coverage import boundaries
-from coverage.boundaries import alias_list, find_district, load_districts, load_regions, normalise_name
+from coverage.data import boundaries
+from coverage.data.boundaries import alias_list, find_district, load_districts, load_regions, normalise_name
 
 REGIONS = {
     "Khatlon",

@@ -12,9 +12,9 @@ import pyogrio
 import pytest
 from shapely.geometry import Point, Polygon, box
 
-from coverage import settings
-from coverage.boundaries import load_districts
-from coverage.communities import (
+from coverage import config
+from coverage.data.boundaries import load_districts
+from coverage.data.communities import (
     COMMUNITY_COLUMNS,
     CommunityError,
     build_communities,
@@ -79,7 +79,7 @@ def test_cyrillic_names_survive(communities):
 
 
 def test_known_towns_capped(communities, districts):
-    share = settings.KNOWN_TOWN_MAX_SHARE
+    share = config.KNOWN_TOWN_MAX_SHARE
     known = communities[communities.population_source.str.startswith("GeoNames")]
     per = known.groupby("district_id").population.agg(["sum", "size"])
     totals = districts.set_index("district_id").population.reindex(per.index)

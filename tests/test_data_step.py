@@ -14,10 +14,11 @@ import pyogrio
 import pytest
 from shapely.geometry import Point, box, mapping
 
-from coverage import settings, sources
-from coverage.boundaries import load_districts, load_regions
-from coverage.communities import load_communities
-from coverage.sources import DataStepError, run_data_step, sha256_file
+from coverage import config
+from coverage.data import sources
+from coverage.data.boundaries import load_districts, load_regions
+from coverage.data.communities import load_communities
+from coverage.data.sources import DataStepError, run_data_step, sha256_file
 
 NATIONAL_TOTAL = 9_657_005
 
@@ -224,8 +225,8 @@ def local_server(monkeypatch):
                  "buildDate": "Dec 12, 2023", "gjDownloadURL": f"{srv.base}/files/geoBoundaries-TJK-{level}.geojson"}
             ).encode()  # fmt: skip
             srv.routes[f"/files/geoBoundaries-TJK-{level}.geojson"] = json.dumps(gj).encode()
-        monkeypatch.setattr(settings, "GEOBOUNDARIES_API", f"{srv.base}/api/current")
-        monkeypatch.setattr(settings, "OVERPASS_URL", f"{srv.base}/overpass/api")
+        monkeypatch.setattr(config, "GEOBOUNDARIES_API", f"{srv.base}/api/current")
+        monkeypatch.setattr(config, "OVERPASS_URL", f"{srv.base}/overpass/api")
         yield srv
 
 

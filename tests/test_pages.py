@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import PROJECT_ROOT
+from streamlit.testing.v1 import AppTest
 
 PAGES = ["app.py", "pages/1_Underserved_communities.py", "pages/2_Reach.py", "pages/3_About_the_data.py"]
 
@@ -95,7 +94,7 @@ def test_about_page_names_every_source_and_licence(app_env):
 
 
 def test_travel_times_are_computed_once_with_visible_progress(app_env):
-    import ui
+    from dashboard import ui
 
     ui._travel_time_tables().clear()
     first = _run("app.py")

@@ -20,9 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import PROJECT_ROOT, SECRET_SHELTER, component_text, rendered_text, wait_idle
+from streamlit.testing.v1 import AppTest
 
 LON, LAT = SECRET_SHELTER["lon"], SECRET_SHELTER["lat"]
 ADDRESS = SECRET_SHELTER["address"]
@@ -73,7 +72,7 @@ def private_env(app_env, private_store, monkeypatch, tmp_path):
 
 
 def _run(page: str, token: str | None = None) -> AppTest:
-    import ui
+    from dashboard import ui
 
     at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
     if token:
@@ -84,7 +83,7 @@ def _run(page: str, token: str | None = None) -> AppTest:
 
 
 def _token(username: str, organisation: str, role: str = "staff") -> str:
-    from coverage import auth
+    from coverage.registry import auth
 
     old = auth.BCRYPT_ROUNDS
     auth.BCRYPT_ROUNDS = 4
@@ -96,7 +95,7 @@ def _token(username: str, organisation: str, role: str = "staff") -> str:
 
 
 def test_the_secret_shelter_is_in_the_registry_at_its_exact_point(private_store):
-    from coverage import store
+    from coverage.registry import store
 
     row = store.open_store(private_store).get(SECRET_SHELTER["service_id"])
     assert (row["lon"], row["lat"], row["address"]) == (LON, LAT, ADDRESS)
@@ -124,9 +123,10 @@ def test_no_public_page_renders_the_exact_point(private_env, page, caplog):
 
 def test_the_public_map_shows_the_shelter_at_its_town(private_env):
     """The marker's only place in the map script is the settlement point."""
-    import ui
-    from coverage import analysis, store
-    from coverage.privacy import public_services
+    from coverage import analysis
+    from coverage.registry import store
+    from coverage.views.privacy import public_services
+    from dashboard import ui
 
     at = _run("app.py")
     script = next(s for s in _map_scripts(at) if NAME in s)
@@ -186,7 +186,8 @@ def _check_public_file(data: bytes, fmt: str, with_places: bool) -> None:
 
 @pytest.mark.parametrize("fmt", ["csv", "geojson", "gpkg"])
 def test_public_exports_never_hold_the_exact_point(private_env, prepared_data_dir, tmp_path, fmt, caplog, capsys):
-    from coverage import analysis, cli, store
+    from coverage import analysis, cli
+    from coverage.registry import store
 
     caplog.set_level(logging.DEBUG)
     out = tmp_path / f"services_public.{fmt}"

@@ -8,20 +8,21 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from coverage import roads, settings as cfg
-from coverage.settings import Settings
+from coverage import config
+from coverage.config import Settings
+from coverage.engine import roads
 
 SETTINGS = Settings()  # defaults, whatever a developer's coverage.toml says
 
 
 @pytest.fixture(scope="module")
 def summer():
-    return roads.load_graph(cfg.DEFAULT_NETWORK, "summer", SETTINGS)
+    return roads.load_graph(config.DEFAULT_NETWORK, "summer", SETTINGS)
 
 
 @pytest.fixture(scope="module")
 def winter():
-    return roads.load_graph(cfg.DEFAULT_NETWORK, "winter", SETTINGS)
+    return roads.load_graph(config.DEFAULT_NETWORK, "winter", SETTINGS)
 
 
 def _names(G) -> set[str]:
@@ -146,7 +147,7 @@ def _edge_table(G) -> list[tuple]:
 @pytest.mark.parametrize("source", ["oneway", "trunk"])
 def test_pbf_extract_loads_like_the_same_data_as_xml(tmp_path, source):
     pytest.importorskip("osmium")
-    xml = write_oneway_osm(tmp_path) if source == "oneway" else cfg.DEFAULT_NETWORK
+    xml = write_oneway_osm(tmp_path) if source == "oneway" else config.DEFAULT_NETWORK
     pbf = _to_pbf(xml, tmp_path / f"{source}.osm.pbf")
     from_xml = roads.load_graph(xml, "winter", SETTINGS)
     from_pbf = roads.load_graph(pbf, "winter", SETTINGS)
@@ -156,9 +157,9 @@ def test_pbf_extract_loads_like_the_same_data_as_xml(tmp_path, source):
 
 def test_route_by_town_name_on_a_pbf_extract(tmp_path):
     pytest.importorskip("osmium")
-    from coverage import travel
+    from coverage.engine import travel
 
-    pbf = _to_pbf(cfg.DEFAULT_NETWORK, tmp_path / "tj.osm.pbf")
+    pbf = _to_pbf(config.DEFAULT_NETWORK, tmp_path / "tj.osm.pbf")
     network = roads.load_network(pbf, season="summer", settings=SETTINGS, cache_dir=tmp_path / "cache")
     trip = travel.route(network, "Khujand", "Bokhtar")
     assert 6 * 60 <= trip.minutes <= 8 * 60
@@ -179,7 +180,7 @@ def test_damaged_pbf_gets_a_clear_message(tmp_path):
 
 def test_season_is_validated():
     with pytest.raises(ValueError, match="season"):
-        roads.load_graph(cfg.DEFAULT_NETWORK, "spring", SETTINGS)
+        roads.load_graph(config.DEFAULT_NETWORK, "spring", SETTINGS)
 
 
 @pytest.mark.parametrize(
@@ -210,7 +211,7 @@ def test_length_tag_parsing():
 
 
 def test_routing_network_arrays(tmp_path):
-    net = roads.load_network(cfg.DEFAULT_NETWORK, "summer", SETTINGS, cache_dir=tmp_path)
+    net = roads.load_network(config.DEFAULT_NETWORK, "summer", SETTINGS, cache_dir=tmp_path)
     assert net.sparse and net.season == "summer"
     assert net.matrix.shape == net.length_m.shape == (net.n_nodes, net.n_nodes)
     assert np.array_equal(net.matrix.indices, net.length_m.indices)
@@ -223,14 +224,14 @@ def test_routing_network_arrays(tmp_path):
 
 def test_load_network_caches_in_memory_and_on_disk(tmp_path):
     messages: list[str] = []
-    first = roads.load_network(cfg.DEFAULT_NETWORK, "winter", SETTINGS, messages.append,
+    first = roads.load_network(config.DEFAULT_NETWORK, "winter", SETTINGS, messages.append,
                                cache_dir=tmp_path)
     assert messages  # progress was reported during the build
-    assert roads.load_network(cfg.DEFAULT_NETWORK, "winter", SETTINGS, cache_dir=tmp_path) is first
+    assert roads.load_network(config.DEFAULT_NETWORK, "winter", SETTINGS, cache_dir=tmp_path) is first
     assert list((tmp_path / "routing").glob("*.npz"))
     roads.clear_memory_cache()
     messages.clear()
-    again = roads.load_network(cfg.DEFAULT_NETWORK, "winter", SETTINGS, messages.append,
+    again = roads.load_network(config.DEFAULT_NETWORK, "winter", SETTINGS, messages.append,
                                cache_dir=tmp_path)
     assert not messages  # read from disk, not rebuilt
     assert again is not first
@@ -238,12 +239,12 @@ def test_load_network_caches_in_memory_and_on_disk(tmp_path):
     assert list(again.node_names) == list(first.node_names)
     faster = dataclasses.replace(SETTINGS, highway_speed_kph={**SETTINGS.highway_speed_kph,
                                                               "trunk": 80.0})
-    other = roads.load_network(cfg.DEFAULT_NETWORK, "winter", faster, cache_dir=tmp_path)
+    other = roads.load_network(config.DEFAULT_NETWORK, "winter", faster, cache_dir=tmp_path)
     assert other.matrix.sum() < first.matrix.sum()
 
 
 def test_snap_all_points_at_once(tmp_path):
-    net = roads.load_network(cfg.DEFAULT_NETWORK, "summer", SETTINGS, cache_dir=tmp_path)
+    net = roads.load_network(config.DEFAULT_NETWORK, "summer", SETTINGS, cache_dir=tmp_path)
     khujand = net.node_lonlat[list(net.node_names).index("Khujand")]
     points = np.array([khujand + [0.01, 0.0], [np.nan, np.nan]])
     index, distance = roads.snap(net, points)

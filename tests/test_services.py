@@ -9,10 +9,11 @@ import json
 import pandas as pd
 import pytest
 
-from coverage import services, settings
-from coverage.services import ServicesError, load_services, read_services
+from coverage import config
+from coverage.data import services
+from coverage.data.services import ServicesError, load_services, read_services
 
-SHIPPED = settings.SERVICES_CSV.read_bytes()
+SHIPPED = config.SERVICES_CSV.read_bytes()
 HEADER = SHIPPED.decode("utf-8").splitlines()[0]
 
 
@@ -45,7 +46,7 @@ def _problems(data: bytes, name: str = "upload.csv") -> list[services.Problem]:
 def test_shipped_services_load_and_follow_the_facts():
     table = load_services()
     assert table["service_id"].is_unique
-    assert set(table["type"]) <= set(settings.SERVICE_TYPES)
+    assert set(table["type"]) <= set(config.SERVICE_TYPES)
     shelters = table[table["type"] == "shelter"]
     # The three organisations' shelters (plus Gulrukhsor's second, district-level one).
     assert {"Khujand", "Bokhtar", "Kŭlob"} <= set(shelters["town"])
@@ -54,7 +55,7 @@ def test_shipped_services_load_and_follow_the_facts():
     # Najoti Kudakon's five districts of the Kulob zone all have self-help groups.
     shg = table[(table["type"] == "self_help_group") & table["organisation"].str.contains("Najoti")]
     assert {"Kulob", "Mir Sayyid Ali Hamadoni", "Shamsiddin Shohin", "Farkhor", "Khovaling"} <= set(shg["district"])
-    assert table.crs.to_string() == settings.CRS_STORE
+    assert table.crs.to_string() == config.CRS_STORE
     district_level = table[table["location_precision"] == "district"]
     assert district_level["note"].str.contains("district seat|district", case=False).all()
 

@@ -9,9 +9,8 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
-
 from conftest import PROJECT_ROOT, rendered_text
+from streamlit.testing.v1 import AppTest
 
 PAGE = str(PROJECT_ROOT / "pages" / "4_Services_(staff).py")
 PASSWORD = "correct-horse-battery-1"
@@ -23,7 +22,7 @@ HEADER = ("service_id,name,organisation,type,town,district,region,lon,lat,locati
 def staff_env(app_env, monkeypatch, tmp_path):
     """A fresh registry (seeded from the shipped list) and a users file with one staff
     user of Ghamkhori and one admin; bcrypt at its lowest cost for speed."""
-    from coverage import auth, store
+    from coverage.registry import auth, store
 
     monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
     monkeypatch.setenv("COVERAGE_STORE", str(tmp_path / "registry.gpkg"))
@@ -274,7 +273,7 @@ def test_export_buttons_give_the_staff_and_the_public_copy(staff_env):
 def test_travel_times_are_recomputed_only_when_points_change(staff_env):
     """The loaders are keyed by the registry version; travel times by the services'
     ids, types, points and organisations."""
-    import ui
+    from dashboard import ui
 
     version, key = ui.registry_version(), ui.inputs_key()
     staff_env.update("KHT-GHM-SH1", {"capacity": "about 10 women"}, "test")

@@ -24,9 +24,10 @@ import openpyxl
 import pyogrio
 import pytest
 
-from coverage import services, settings
-from coverage.services import ServicesError
-from coverage.store import (
+from coverage import config
+from coverage.data import services
+from coverage.data.services import ServicesError
+from coverage.registry.store import (
     PermissionDenied,
     ServiceStore,
     StoreError,
@@ -36,7 +37,7 @@ from coverage.store import (
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
-HEADER = settings.SERVICES_CSV.read_text(encoding="utf-8").splitlines()[0].split(",")
+HEADER = config.SERVICES_CSV.read_text(encoding="utf-8").splitlines()[0].split(",")
 EXACT_LON, EXACT_LAT = 69.63917, 40.29151  # a made-up exact point near Khujand
 ADDRESS = "12 Test Street"
 # The exact point at 3+ decimals, truncated or rounded, in either order.
@@ -143,7 +144,7 @@ def test_created_store_is_a_geopackage_seeded_from_the_shipped_list(store):
     assert (table["address"] == "").all()
     owners = table.set_index("service_id")["owner_org"]
     assert owners["KHT-NK-SH1"] == "najoti-kudakon" and owners["SGH-GUL-SH1"] == "gulrukhsor"
-    assert owners["KHT-GHM-SH1"] == "ghamkhori" and owners["KHT-POL-KUL"] == settings.DEFAULT_OWNER_ORG
+    assert owners["KHT-GHM-SH1"] == "ghamkhori" and owners["KHT-POL-KUL"] == config.DEFAULT_OWNER_ORG
     for column in ("lon", "lat", "type", "confidential", "name"):
         assert table[column].tolist() == shipped[column].tolist(), column
     history = store.history()
@@ -168,7 +169,7 @@ def test_env_overrides_the_store_path(monkeypatch, tmp_path):
     monkeypatch.setenv("COVERAGE_STORE", str(tmp_path / "x.gpkg"))
     assert store_location() == tmp_path / "x.gpkg"
     monkeypatch.delenv("COVERAGE_STORE")
-    assert store_location() == settings.STORE_PATH
+    assert store_location() == config.STORE_PATH
 
 
 def test_opening_a_file_that_is_not_a_registry_fails(tmp_path):
@@ -190,7 +191,7 @@ def lifecycle(store) -> None:
     n_seed = len(store.history())
     added = store.add(shelter_row(), "alice")
     assert added["address"] == ADDRESS and added["lon"] == EXACT_LON and added["confidential"] is True
-    assert added["owner_org"] == settings.DEFAULT_OWNER_ORG
+    assert added["owner_org"] == config.DEFAULT_OWNER_ORG
 
     updated = store.update("TEST-SH-EXACT", {"capacity": "8 women", "address": "elsewhere"}, "bob")
     assert updated["capacity"] == "8 women" and updated["address"] == "elsewhere"
@@ -521,8 +522,8 @@ def test_concurrent_writers_stay_consistent(store):
 
 CRASHING_WRITER = r"""
 import os, sys, time
-from coverage.store import ServiceStore
-import coverage.store as store_module
+from coverage.registry.store import ServiceStore
+import coverage.registry.base as store_module
 path, mode = sys.argv[1], sys.argv[2]
 real = store_module._insert_history
 def crash_after_writing(*args, **kwargs):
@@ -580,7 +581,7 @@ def town_places() -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"name": ["Khujand", "Bokhtar", "Kŭlob"]},
         geometry=gpd.points_from_xy([69.62216, 68.78, 69.78454], [40.28256, 37.8364, 37.91459]),
-        crs=settings.CRS_STORE,
+        crs=config.CRS_STORE,
     )
 
 

@@ -1,4 +1,4 @@
-"""The services registry in PostgreSQL/PostGIS (coverage/store_postgis.py): the same rules
+"""The services registry in PostgreSQL/PostGIS (coverage/registry/postgis.py): the same rules
 as the GeoPackage registry, checked against a throwaway PostgreSQL 15 cluster with PostGIS
 started for this test session (a fresh database per test)."""
 
@@ -20,20 +20,34 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import psycopg
 import pytest
 
-psycopg = pytest.importorskip("psycopg", reason="psycopg is not installed (pip install -r requirements.txt)")
-
-from coverage import services, settings  # noqa: E402
-from coverage.services import ServicesError  # noqa: E402
-from coverage.store import ServiceStore, StoreError, StoreURL, open_store  # noqa: E402
-from coverage.store_postgis import PostgisServiceStore  # noqa: E402
-from test_store import (  # noqa: E402  (shared rows, users and bad files of the GeoPackage tests)
-    ADDRESS, BAD_UPLOADS, EXACT_LAT, EXACT_LON, PROJECT_ROOT, FakeUser, _gpkg_everything, _no_exact_point_in,
-    crash_writer, csv_bytes, good_row, hammer, lifecycle, shelter_row, town_places,
-)
 # Backend-independent GeoPackage tests, collected here again to run on PostGIS (``store`` below).
-from test_store import test_staff_edit_only_their_own_organisations_rows  # noqa: E402, F401
+from test_store import (  # shared rows, users and bad files of the GeoPackage tests
+    ADDRESS,
+    BAD_UPLOADS,
+    EXACT_LAT,
+    EXACT_LON,
+    PROJECT_ROOT,
+    FakeUser,
+    _gpkg_everything,
+    _no_exact_point_in,
+    crash_writer,
+    csv_bytes,
+    good_row,
+    hammer,
+    lifecycle,
+    shelter_row,
+    test_staff_edit_only_their_own_organisations_rows,  # noqa: F401 (collected again: runs on PostGIS)
+    town_places,
+)
+
+from coverage import config
+from coverage.data import services
+from coverage.data.services import ServicesError
+from coverage.registry.postgis import PostgisServiceStore
+from coverage.registry.store import ServiceStore, StoreError, StoreURL, open_store
 
 PG_BIN = Path(os.environ.get("COVERAGE_PG_BIN", "/usr/lib/postgresql/15/bin"))
 POSTGIS_CONTROL = Path(os.environ.get("COVERAGE_POSTGIS_CONTROL",
@@ -141,7 +155,7 @@ def dump(url: str, sequences: bool = True) -> tuple:
 
 
 def shipped_rows() -> int:
-    with settings.SERVICES_CSV.open(encoding="utf-8", newline="") as handle:
+    with config.SERVICES_CSV.open(encoding="utf-8", newline="") as handle:
         return sum(1 for _ in csv.DictReader(handle))
 
 
@@ -355,8 +369,8 @@ def test_a_missing_optional_column_is_added_on_open(store, database):
 
 CRASHING_WRITER = r"""
 import sys, time, os
-import coverage.store as store_module
-from coverage.store import open_store
+import coverage.registry.base as store_module
+from coverage.registry.store import open_store
 url, step, how, upload = sys.argv[1:5]
 registry = open_store(url)
 real = getattr(store_module, step)
@@ -434,8 +448,8 @@ def test_the_dashboard_runs_on_a_postgis_registry(database, app_env, monkeypatch
     the map, and the staff page after sign-in, work with COVERAGE_STORE set to a URL."""
     from streamlit.testing.v1 import AppTest
 
-    import ui
-    from coverage import auth
+    from coverage.registry import auth
+    from dashboard import ui
 
     monkeypatch.setenv("COVERAGE_STORE", database)
     monkeypatch.setenv("COVERAGE_USERS", str(tmp_path / "users.yaml"))

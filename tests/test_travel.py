@@ -9,10 +9,11 @@ import networkx as nx
 import numpy as np
 import pytest
 import scipy.sparse
-
-from coverage import roads, settings as cfg, travel
-from coverage.settings import Settings, load_settings
 from test_roads import write_oneway_osm  # same module pytest collected (tests/ on sys.path)
+
+from coverage import config
+from coverage.config import Settings, load_settings
+from coverage.engine import roads, travel
 
 SETTINGS = Settings()
 
@@ -24,12 +25,12 @@ def cache(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def summer(cache):
-    return roads.load_network(cfg.DEFAULT_NETWORK, "summer", SETTINGS, cache_dir=cache)
+    return roads.load_network(config.DEFAULT_NETWORK, "summer", SETTINGS, cache_dir=cache)
 
 
 @pytest.fixture(scope="module")
 def winter(cache):
-    return roads.load_network(cfg.DEFAULT_NETWORK, "winter", SETTINGS, cache_dir=cache)
+    return roads.load_network(config.DEFAULT_NETWORK, "winter", SETTINGS, cache_dir=cache)
 
 
 # --- routes -----------------------------------------------------------------------------
@@ -72,7 +73,7 @@ def test_settings_toml_override_changes_route_time(tmp_path, cache, summer):
     toml.write_text("[highway_speed_kph]\ntrunk = 90\n", encoding="utf-8")
     fast = load_settings(toml)
     assert fast.highway_speed_kph["trunk"] == 90 and fast.highway_speed_kph["primary"] == 55
-    net = roads.load_network(cfg.DEFAULT_NETWORK, "summer", fast, cache_dir=cache)
+    net = roads.load_network(config.DEFAULT_NETWORK, "summer", fast, cache_dir=cache)
     assert travel.route(net, "Dushanbe", "Khujand").minutes < travel.route(
         summer, "Dushanbe", "Khujand").minutes - 30
 
@@ -123,7 +124,7 @@ def test_engine_equals_networkx_on_random_graph():
 
 def _points(lonlat: np.ndarray, **columns) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        columns, geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=cfg.CRS_STORE
+        columns, geometry=gpd.points_from_xy(lonlat[:, 0], lonlat[:, 1]), crs=config.CRS_STORE
     )
 
 

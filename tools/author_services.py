@@ -23,11 +23,9 @@ from __future__ import annotations
 import argparse
 import csv
 import re
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from coverage import settings  # noqa: E402
+from coverage import config
 
 # GeoNames points (geonameid: name as in GeoNames, lat, lon) used as town or seat.
 PLACES: dict[str, tuple[int, str, float, float]] = {
@@ -224,8 +222,8 @@ def author(mirror: Path) -> list[dict[str, str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--mirror", type=Path, default=settings.mirror_dir())
-    parser.add_argument("--out", type=Path, default=settings.SERVICES_CSV)
+    parser.add_argument("--mirror", type=Path, default=config.mirror_dir())
+    parser.add_argument("--out", type=Path, default=config.SERVICES_CSV)
     args = parser.parse_args()
     rows = author(args.mirror)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -26,17 +26,14 @@ from __future__ import annotations
 import argparse
 import csv
 import math
-import sys
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-if str(PROJECT_ROOT) not in sys.path:  # run as a plain script from anywhere
-    sys.path.insert(0, str(PROJECT_ROOT))
+from coverage import config
 
-from coverage import settings  # noqa: E402
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Published tunnel lengths in metres (SOURCE.md: Anzob/Istiqlol 5,040 m; Shahriston 5,253 m;
 # Khatlon/Chormaghzak 4,430 m; Ozodi/Shar-Shar 2,223 m). Keys are corridors.csv node names.
@@ -413,7 +410,7 @@ def to_osm_xml(net: Network) -> str:
 
 
 def default_corridors() -> Path | None:
-    mirror = settings.mirror_dir()
+    mirror = config.mirror_dir()
     return mirror / "tj_road_corridors" / "corridors.csv" if mirror else None
 
 
@@ -421,8 +418,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("corridors", nargs="?", type=Path, default=default_corridors(),
                         help="corridors.csv (default: <mirror>/tj_road_corridors/corridors.csv)")
-    parser.add_argument("--out", type=Path, default=settings.DEFAULT_NETWORK,
-                        help=f"output OSM XML (default: {settings.DEFAULT_NETWORK})")
+    parser.add_argument("--out", type=Path, default=config.DEFAULT_NETWORK,
+                        help=f"output OSM XML (default: {config.DEFAULT_NETWORK})")
     parser.add_argument("--spacing-km", type=float, default=10.0,
                         help="distance between straight-line shape nodes (km)")
     args = parser.parse_args(argv)

@@ -8,17 +8,17 @@ function so views can wrap every label in ``_()`` and catalogues can be added la
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
-from typing import Callable
+from collections.abc import Callable
+from functools import cache
 
-from . import settings
+from coverage import config
 
 LANGUAGES: dict[str, str] = {"en": "English", "ru": "Русский", "tg": "Тоҷикӣ"}
-LOCALE_DIR = settings.PROJECT_ROOT / "locale"
+LOCALE_DIR = config.PROJECT_ROOT / "locale"
 DOMAIN = "coverage"
 
 
-@lru_cache(maxsize=None)
+@cache
 def translator(language: str = "en") -> Callable[[str], str]:
     """The gettext function for ``language``; English (the source text) when no
     catalogue exists for it."""

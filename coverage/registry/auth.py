@@ -1,6 +1,6 @@
 """Sign-in without Streamlit: a users file, bcrypt, lock-out, signed session tokens.
 
-Users file (YAML; ``settings.USERS_FILE`` = ``private/users.yaml``, or env
+Users file (YAML; ``config.USERS_FILE`` = ``private/users.yaml``, or env
 ``COVERAGE_USERS``), one entry per username::
 
     najoti.admin:
@@ -11,8 +11,8 @@ Users file (YAML; ``settings.USERS_FILE`` = ``private/users.yaml``, or env
 
 Failed sign-ins are counted per username in a small SQLite file beside the users
 file (``users.yaml.lockouts.sqlite``), so a lock-out survives restarts and holds across
-browser sessions and server processes: after ``settings.MAX_FAILED_LOGINS`` failures in
-a row the username is refused for ``settings.LOCKOUT_MINUTES``, whatever password is
+browser sessions and server processes: after ``config.MAX_FAILED_LOGINS`` failures in
+a row the username is refused for ``config.LOCKOUT_MINUTES``, whatever password is
 given. Unknown usernames are counted and timed like known ones.
 
 A signed-in browser keeps a session token (:func:`issue_token`): the username and an
@@ -36,21 +36,21 @@ import sqlite3
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
 
 import bcrypt
 import yaml
 
-from . import settings
+from coverage import config
 
 BCRYPT_ROUNDS = 12  # ≈ 0.2 s per check; tests lower it
 TOKEN_CONTEXT = b"coverage-session-v1."
 MAX_TOKEN_CHARS = 4096
 FIELDS: tuple[str, ...] = ("name", "organisation", "password_hash", "role")
-_USERNAME = re.compile(settings.USERNAME_PATTERN)
-_ORG_KEY = re.compile(settings.ORG_KEY_PATTERN)
+_USERNAME = re.compile(config.USERNAME_PATTERN)
+_ORG_KEY = re.compile(config.ORG_KEY_PATTERN)
 _dummy_hashes: dict[int, bytes] = {}
 
 
@@ -80,8 +80,8 @@ class User:
 
 
 def users_file(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The users file: explicit argument, else env ``COVERAGE_USERS``, else settings."""
-    return Path(explicit or os.environ.get("COVERAGE_USERS") or settings.USERS_FILE)
+    """The users file: explicit argument, else env ``COVERAGE_USERS``, else config."""
+    return Path(explicit or os.environ.get("COVERAGE_USERS") or config.USERS_FILE)
 
 
 def normalise_username(username: str) -> str:
@@ -106,8 +106,8 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
         key = normalise_username(str(username))
         if not isinstance(entry, dict) or any(f not in entry for f in FIELDS):
             raise AuthError(f"{path}: user '{key}' needs {', '.join(FIELDS)}")
-        if str(entry["role"]) not in settings.USER_ROLES:
-            raise AuthError(f"{path}: user '{key}' has role '{entry['role']}' (one of {', '.join(settings.USER_ROLES)})")
+        if str(entry["role"]) not in config.USER_ROLES:
+            raise AuthError(f"{path}: user '{key}' has role '{entry['role']}' (one of {', '.join(config.USER_ROLES)})")
         users[key] = {f: str(entry[f]) for f in FIELDS}
     return users
 
@@ -124,8 +124,8 @@ def get_user(path: str | os.PathLike[str], username: str) -> User | None:
 def check_password_rules(password: str, username: str = "") -> None:
     """Raise AuthError when a new password is too short, too long for bcrypt (72
     bytes) or equal to the username. The message never contains the password."""
-    if len(password) < settings.MIN_PASSWORD_LENGTH:
-        raise AuthError(f"the password must have at least {settings.MIN_PASSWORD_LENGTH} characters")
+    if len(password) < config.MIN_PASSWORD_LENGTH:
+        raise AuthError(f"the password must have at least {config.MIN_PASSWORD_LENGTH} characters")
     if len(password.encode("utf-8")) > 72:
         raise AuthError("the password must be at most 72 bytes (bcrypt's limit)")
     if username and password.strip().lower() == normalise_username(username):
@@ -148,8 +148,8 @@ def add_user(path: str | os.PathLike[str], username: str, name: str, organisatio
     if not _ORG_KEY.match(organisation):
         raise AuthError("the organisation must be a key such as 'najoti-kudakon' "
                         "(lower-case letters, digits, '-', '_')")
-    if role not in settings.USER_ROLES:
-        raise AuthError(f"the role must be one of {', '.join(settings.USER_ROLES)}")
+    if role not in config.USER_ROLES:
+        raise AuthError(f"the role must be one of {', '.join(config.USER_ROLES)}")
     name = str(name or key).strip()
     check_password_rules(password, key)
     with _file_lock(path):
@@ -208,15 +208,15 @@ class Lockouts:
     counts; a success clears the count. At ``max_failed`` the username is locked
     until ``lockout_minutes`` after that failure."""
 
-    def __init__(self, path: str | os.PathLike[str], max_failed: int = settings.MAX_FAILED_LOGINS,
-                 lockout_minutes: float = settings.LOCKOUT_MINUTES, clock: Callable[[], float] = time.time):
+    def __init__(self, path: str | os.PathLike[str], max_failed: int = config.MAX_FAILED_LOGINS,
+                 lockout_minutes: float = config.LOCKOUT_MINUTES, clock: Callable[[], float] = time.time):
         self.path = Path(path)
         self.max_failed = int(max_failed)
         self.window_s = float(lockout_minutes) * 60
         self.clock = clock
 
     @classmethod
-    def beside(cls, users_path: str | os.PathLike[str], **kwargs) -> "Lockouts":
+    def beside(cls, users_path: str | os.PathLike[str], **kwargs) -> Lockouts:
         users_path = Path(users_path)
         return cls(users_path.with_name(users_path.name + ".lockouts.sqlite"), **kwargs)
 
@@ -336,8 +336,8 @@ def cookie_secret() -> str:
     """The session-signing secret from env ``COVERAGE_COOKIE_SECRET``; raises
     :class:`AuthConfigError` with how to set it when missing or too short."""
     secret = os.environ.get("COVERAGE_COOKIE_SECRET", "")
-    if len(secret) < settings.MIN_COOKIE_SECRET_CHARS:
-        state = "is not set" if not secret else f"is shorter than {settings.MIN_COOKIE_SECRET_CHARS} characters"
+    if len(secret) < config.MIN_COOKIE_SECRET_CHARS:
+        state = "is not set" if not secret else f"is shorter than {config.MIN_COOKIE_SECRET_CHARS} characters"
         raise AuthConfigError(
             f"COVERAGE_COOKIE_SECRET {state}; sign-in needs it to sign session cookies. Generate one with\n"
             "  python -c \"import secrets; print(secrets.token_urlsafe(48))\"\n"
@@ -363,9 +363,9 @@ def _signature(body: str, secret: str) -> str:
 def issue_token(user: User | str, secret: str, ttl_seconds: float | None = None,
                 now: float | None = None) -> str:
     """A session token ``<payload>.<signature>`` naming the user, valid ``ttl_seconds``
-    (default ``settings.SESSION_HOURS``)."""
+    (default ``config.SESSION_HOURS``)."""
     username = user.username if isinstance(user, User) else normalise_username(user)
-    ttl = settings.SESSION_HOURS * 3600 if ttl_seconds is None else ttl_seconds
+    ttl = config.SESSION_HOURS * 3600 if ttl_seconds is None else ttl_seconds
     issued = time.time() if now is None else now
     payload = {"u": username, "exp": int(issued + ttl), "n": _b64(os.urandom(9))}
     body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode("utf-8"))
@@ -409,9 +409,9 @@ def main_add_user(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--organisation", required=True,
                         help="organisation key, e.g. najoti-kudakon, gulrukhsor, ghamkhori")
     parser.add_argument("--name", default="", help="the person's name as shown in the dashboard")
-    parser.add_argument("--role", choices=settings.USER_ROLES, default="staff")
+    parser.add_argument("--role", choices=config.USER_ROLES, default="staff")
     parser.add_argument("--users-file", default=None,
-                        help=f"default: env COVERAGE_USERS, else {settings.USERS_FILE}")
+                        help=f"default: env COVERAGE_USERS, else {config.USERS_FILE}")
     parser.add_argument("--replace", action="store_true", help="reset an existing user (new password)")
     parser.add_argument("--password-stdin", action="store_true",
                         help="read the password from the first line of standard input (for scripts)")

@@ -18,8 +18,10 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import Point
 
-from coverage import settings, tables
-from coverage.boundaries import normalise_name
+from coverage import config
+
+from coverage.data import tables
+from coverage.data.boundaries import normalise_name
 
 COMMUNITIES_LAYER = "communities"
 COMMUNITY_COLUMNS = [
@@ -144,15 +146,15 @@ def _match_geonames(osm: gpd.GeoDataFrame, gn: gpd.GeoDataFrame) -> dict[int, in
     then nearest; then proximity-only matches, nearest first."""
     if osm.empty or gn.empty:
         return {}
-    osm_m = osm.to_crs(settings.CRS_METRIC)
-    gn_m = gn.to_crs(settings.CRS_METRIC)
+    osm_m = osm.to_crs(config.CRS_METRIC)
+    gn_m = gn.to_crs(config.CRS_METRIC)
     osm_keys = [_osm_name_keys(str(n)) for n in osm["name"]]
     tree = osm_m.sindex
-    r_town = settings.GEONAMES_MATCH_RADIUS_KM * 1000.0
-    r_city = settings.GEONAMES_MATCH_RADIUS_CITY_KM * 1000.0
-    r_any = settings.GEONAMES_MATCH_ANY_NAME_KM * 1000.0
-    r_any_town = settings.GEONAMES_MATCH_ANY_NAME_TOWN_KM * 1000.0
-    min_sim = settings.GEONAMES_MATCH_MIN_SIMILARITY
+    r_town = config.GEONAMES_MATCH_RADIUS_KM * 1000.0
+    r_city = config.GEONAMES_MATCH_RADIUS_CITY_KM * 1000.0
+    r_any = config.GEONAMES_MATCH_ANY_NAME_KM * 1000.0
+    r_any_town = config.GEONAMES_MATCH_ANY_NAME_TOWN_KM * 1000.0
+    min_sim = config.GEONAMES_MATCH_MIN_SIMILARITY
     cands: list[tuple[int, float, float, int, int]] = []
     for gi, geom in enumerate(gn_m.geometry):
         names = [gn.iloc[gi]["name"], *gn.iloc[gi]["alternatenames"]]
@@ -214,8 +216,8 @@ def largest_remainder(values: np.ndarray, total: int, order_keys: list[str] | No
 
 def _allocate_district(comm: pd.DataFrame, total: int) -> pd.DataFrame:
     """Population per community of one district (see module doc / POPULATION_METHOD.md)."""
-    share = settings.KNOWN_TOWN_MAX_SHARE
-    weights = settings.COMMUNITY_PLACE_WEIGHTS
+    share = config.KNOWN_TOWN_MAX_SHARE
+    weights = config.COMMUNITY_PLACE_WEIGHTS
     known = comm["known_pop"].to_numpy(dtype=float)
     is_known = known > 0
     values = np.zeros(len(comm))
@@ -269,7 +271,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
             "place": st["place"].astype(str).str.strip().str.lower(),
         },
         geometry=gpd.points_from_xy(st["lon"], st["lat"]),
-        crs=settings.CRS_STORE,
+        crs=config.CRS_STORE,
     )
     if osm["community_id"].duplicated().any():
         dup = osm.loc[osm["community_id"].duplicated(), "community_id"].iloc[0]
@@ -280,7 +282,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
 
     gn_df = _geonames_frame(geonames)
     gn = gpd.GeoDataFrame(
-        gn_df, geometry=gpd.points_from_xy(gn_df["longitude"], gn_df["latitude"]), crs=settings.CRS_STORE
+        gn_df, geometry=gpd.points_from_xy(gn_df["longitude"], gn_df["latitude"]), crs=config.CRS_STORE
     )
     gn = _assign_district(gn, districts)
     gn = gn[gn["district_id"].notna()].reset_index(drop=True)
@@ -301,7 +303,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
             "known_pop": extra["population"].astype("int64").values,
         },
         geometry=extra.geometry.values,
-        crs=settings.CRS_STORE,
+        crs=config.CRS_STORE,
     )
     comm = pd.concat([osm, gn_rows], ignore_index=True)
 
@@ -323,7 +325,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
                     "known_pop": [0],
                 },
                 geometry=[seat_pt],
-                crs=settings.CRS_STORE,
+                crs=config.CRS_STORE,
             )
             alloc = _allocate_district(sub, int(d["population"]))
             alloc["population_source"] = SRC_SEAT
@@ -333,7 +335,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
             alloc = _allocate_district(sub, int(d["population"]))
         parts.append(alloc)
     out = pd.concat(parts, ignore_index=True)
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=settings.CRS_STORE)
+    out = gpd.GeoDataFrame(out, geometry="geometry", crs=config.CRS_STORE)
     out["population"] = out["population"].astype("int64")
     out["estimated"] = out["estimated"].astype(bool)
     out = out[COMMUNITY_COLUMNS].sort_values(["region", "district", "community_id"]).reset_index(drop=True)
@@ -343,7 +345,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
 # --- loading --------------------------------------------------------------------------
 
 
-def load_communities(path: Path = settings.COMMUNITIES_FILE) -> gpd.GeoDataFrame:
+def load_communities(path: Path = config.COMMUNITIES_FILE) -> gpd.GeoDataFrame:
     """The communities layer written by the data step (EPSG:4326)."""
     path = Path(path)
     if not path.exists():
@@ -352,7 +354,7 @@ def load_communities(path: Path = settings.COMMUNITIES_FILE) -> gpd.GeoDataFrame
     gdf["community_id"] = gdf["community_id"].astype(str)
     gdf["population"] = gdf["population"].astype("int64")
     gdf["estimated"] = gdf["estimated"].astype(bool)
-    return gdf.to_crs(settings.CRS_STORE)
+    return gdf.to_crs(config.CRS_STORE)
 
 
 _POP_COLUMNS = ("population", "pop", "population_total", "people")
@@ -424,15 +426,15 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
         if df.empty:
             raise CommunityError(f"{path.name}: no rows")
         geoms = _csv_geometries(path, df)
-        gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=settings.CRS_STORE)
+        gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=config.CRS_STORE)
     elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
         try:
             gdf = pyogrio.read_dataframe(path)
         except Exception as exc:  # noqa: BLE001 - re-raised with the file name
             raise CommunityError(f"{path.name}: cannot read ({exc})") from exc
         if gdf.crs is None:
-            gdf = gdf.set_crs(settings.CRS_STORE)
-        gdf = gdf.to_crs(settings.CRS_STORE)
+            gdf = gdf.set_crs(config.CRS_STORE)
+        gdf = gdf.to_crs(config.CRS_STORE)
     else:
         raise CommunityError(f"{path.name}: unsupported format {suffix!r} (use .gpkg, .geojson or .csv)")
     if gdf.empty:
@@ -463,7 +465,7 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
                           f"swap them: lon={b:.5f}, lat={a:.5f}")
                  for r, a, b in zip(rows[swapped], x[swapped], y[swapped])]
     far = outside & ~swapped
-    problems += [(int(r), f"point ({a:.5f}, {b:.5f}) is outside Tajikistan {dict(settings.TJ_BOUNDS)}")
+    problems += [(int(r), f"point ({a:.5f}, {b:.5f}) is outside Tajikistan {dict(config.TJ_BOUNDS)}")
                  for r, a, b in zip(rows[far], x[far], y[far])]
 
     id_col = _pick(gdf.columns, _ID_COLUMNS)
@@ -489,12 +491,12 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
         else [""] * len(gdf)
     )
     pts = gpd.GeoDataFrame({"community_id": ids.to_numpy(), "name": names},
-                           geometry=gpd.points_from_xy(x, y), crs=settings.CRS_STORE)
+                           geometry=gpd.points_from_xy(x, y), crs=config.CRS_STORE)
     pts = _assign_district(pts, districts)
     missing = pts["district_id"].isna().to_numpy()
     if missing.any():  # inside the bounding box but in no district: on a border, or abroad
-        d_m = districts.to_crs(settings.CRS_METRIC)
-        lost = pts[missing].to_crs(settings.CRS_METRIC)
+        d_m = districts.to_crs(config.CRS_METRIC)
+        lost = pts[missing].to_crs(config.CRS_METRIC)
         nearest = gpd.sjoin_nearest(lost[["geometry"]], d_m[["district_id", "district", "region", "geometry"]],
                                     how="left", distance_col="distance_m")
         nearest = nearest[~nearest.index.duplicated(keep="first")]
@@ -508,7 +510,7 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
     pts["population"] = np.round(pops).astype("int64")
     pts["estimated"] = False
     pts["population_source"] = f"user layer {path.name}"
-    return gpd.GeoDataFrame(pts[COMMUNITY_COLUMNS], geometry="geometry", crs=settings.CRS_STORE)
+    return gpd.GeoDataFrame(pts[COMMUNITY_COLUMNS], geometry="geometry", crs=config.CRS_STORE)
 
 
 def _csv_geometries(path: Path, df: pd.DataFrame) -> list:

@@ -19,7 +19,7 @@ import pandas as pd
 import pyogrio
 from shapely.geometry import Point
 
-from coverage import settings
+from coverage import config
 
 DISTRICTS_LAYER = "districts"
 REGIONS_LAYER = "regions"
@@ -292,7 +292,7 @@ def find_district(districts: pd.DataFrame, name: str) -> pd.Series:
 # --- loading ------------------------------------------------------------------------
 
 
-def load_districts(path: Path = settings.DISTRICTS_FILE) -> gpd.GeoDataFrame:
+def load_districts(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     """The districts layer written by the data step (EPSG:4326)."""
     path = Path(path)
     if not path.exists():
@@ -301,17 +301,17 @@ def load_districts(path: Path = settings.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     gdf["population"] = gdf["population"].astype("int64")
     gdf["district_aliases"] = gdf["district_aliases"].fillna("")
     gdf["seat"] = gdf["seat"].fillna("")
-    return gdf.to_crs(settings.CRS_STORE)
+    return gdf.to_crs(config.CRS_STORE)
 
 
-def load_regions(path: Path = settings.DISTRICTS_FILE) -> gpd.GeoDataFrame:
+def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     """The regions layer written by the data step (EPSG:4326)."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
     gdf = pyogrio.read_dataframe(path, layer=REGIONS_LAYER)
     gdf["population"] = gdf["population"].astype("int64")
-    return gdf.to_crs(settings.CRS_STORE)
+    return gdf.to_crs(config.CRS_STORE)
 
 
 # --- building (data step) -------------------------------------------------------------
@@ -340,8 +340,8 @@ def districts_with_region(adm2: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame) -> gpd
     polygon holds its representative point; an ADM1 unit holding no ADM2 point
     (Dushanbe) becomes a unit of its own and is cut out of the ADM2 polygons it overlaps
     (Rudaki)."""
-    adm2 = adm2.to_crs(settings.CRS_STORE).reset_index(drop=True)
-    adm1 = adm1.to_crs(settings.CRS_STORE).reset_index(drop=True)
+    adm2 = adm2.to_crs(config.CRS_STORE).reset_index(drop=True)
+    adm1 = adm1.to_crs(config.CRS_STORE).reset_index(drop=True)
     pts = gpd.GeoDataFrame(geometry=adm2.geometry.representative_point(), crs=adm2.crs)
     joined = gpd.sjoin(pts, adm1[["shapeName", "shapeISO", "shapeID", "geometry"]], predicate="within")
     joined = joined[~joined.index.duplicated()]
@@ -377,7 +377,7 @@ def districts_with_region(adm2: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame) -> gpd
         REGION_SHORT.get(name, REGION_SHORT.get(iso, name))
         for name, iso in zip(out["adm1_name"], out["adm1_iso"])
     ]
-    return gpd.GeoDataFrame(out, geometry="geometry", crs=settings.CRS_STORE)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=config.CRS_STORE)
 
 
 def _join_census(units: gpd.GeoDataFrame, census: pd.DataFrame) -> pd.DataFrame:
@@ -445,7 +445,7 @@ def build_districts(
     CSV (``gb_adm2_shapeID``, ``census_unit_name``, ``population_total``,
     ``census_units_tg``), the name crosswalk (``shapeName``, ``current_name_en``) and
     GeoNames/OSM places for the seat coordinates. Geometries are not simplified."""
-    units = units.to_crs(settings.CRS_STORE).reset_index(drop=True)
+    units = units.to_crs(config.CRS_STORE).reset_index(drop=True)
     for col in ("shapeID", "shapeName", "district", "region"):
         if col not in units.columns:
             raise BoundaryError(f"boundary layer lacks column {col!r}")
@@ -458,7 +458,7 @@ def build_districts(
         settlements = settlements.copy()
         settlements["_key"] = settlements["name"].map(normalise_name)
 
-    out = gpd.GeoDataFrame(geometry=units.geometry.values, crs=settings.CRS_STORE)
+    out = gpd.GeoDataFrame(geometry=units.geometry.values, crs=config.CRS_STORE)
     out["district_id"] = units["shapeID"].astype(str).values
     old = units["district"].astype(str).values
     out["district"] = [today.get(sn, d) for sn, d in zip(units["shapeName"], old)]
@@ -501,12 +501,12 @@ def build_regions(districts: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame | None = N
     dissolved districts) with the summed census population."""
     pop = districts.groupby("region")["population"].sum()
     if adm1 is not None:
-        adm1 = adm1.to_crs(settings.CRS_STORE)
+        adm1 = adm1.to_crs(config.CRS_STORE)
         region = [
             REGION_SHORT.get(n, REGION_SHORT.get(i, n))
             for n, i in zip(adm1["shapeName"], adm1.get("shapeISO", adm1["shapeName"]))
         ]
-        out = gpd.GeoDataFrame({"region": region}, geometry=adm1.geometry.values, crs=settings.CRS_STORE)
+        out = gpd.GeoDataFrame({"region": region}, geometry=adm1.geometry.values, crs=config.CRS_STORE)
     else:
         out = districts.dissolve(by="region").reset_index()[["region", "geometry"]]
     unknown = set(out["region"]) ^ set(pop.index)

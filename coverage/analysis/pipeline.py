@@ -8,14 +8,18 @@ cheap and is what moves when a user drags the threshold slider.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import geopandas as gpd
 import pandas as pd
 
-from . import boundaries, communities, gaps, privacy, roads, services, settings, sources, travel
+from coverage import config
+from coverage.analysis import gaps
+from coverage.data import boundaries, communities, services, sources
+from coverage.engine import roads, travel
+from coverage.views import privacy
 
 Progress = Callable[[str], None] | None
 
@@ -28,15 +32,15 @@ class DataPaths:
 
     @property
     def districts(self) -> Path:
-        return self.data_dir / settings.DISTRICTS_FILE.relative_to(settings.DATA_DIR)
+        return self.data_dir / config.DISTRICTS_FILE.relative_to(config.DATA_DIR)
 
     @property
     def communities(self) -> Path:
-        return self.data_dir / settings.COMMUNITIES_FILE.relative_to(settings.DATA_DIR)
+        return self.data_dir / config.COMMUNITIES_FILE.relative_to(config.DATA_DIR)
 
     @property
     def health(self) -> Path:
-        return self.data_dir / settings.HEALTH_FILE.relative_to(settings.DATA_DIR)
+        return self.data_dir / config.HEALTH_FILE.relative_to(config.DATA_DIR)
 
     def ready(self) -> bool:
         return self.districts.exists() and self.communities.exists()
@@ -66,11 +70,11 @@ class Analysis:
     totals: pd.DataFrame  # region_totals
 
 
-def ensure_data(data_dir: Path = settings.DATA_DIR, mirror: Path | None = None, progress: Progress = None) -> DataPaths:
+def ensure_data(data_dir: Path = config.DATA_DIR, mirror: Path | None = None, progress: Progress = None) -> DataPaths:
     """Run the data step if its outputs are missing; return their paths."""
     paths = DataPaths(Path(data_dir))
     if not paths.ready():
-        found = settings.mirror_dir(mirror)
+        found = config.mirror_dir(mirror)
         if progress:
             progress(f"Preparing data from {found or 'the public sources (download)'} …")
         sources.run_data_step(found, data_dir=paths.data_dir, download=found is None, progress=progress)
@@ -78,7 +82,7 @@ def ensure_data(data_dir: Path = settings.DATA_DIR, mirror: Path | None = None, 
 
 
 def load_inputs(
-    data_dir: Path = settings.DATA_DIR,
+    data_dir: Path = config.DATA_DIR,
     services_path: Path | None = None,
     services_table: gpd.GeoDataFrame | None = None,
     population_path: Path | None = None,
@@ -94,7 +98,7 @@ def load_inputs(
     if population_path is not None:
         comms = communities.load_user_population(Path(population_path), districts)
     if services_table is None:
-        services_table = services.load_services(Path(services_path or settings.SERVICES_CSV))
+        services_table = services.load_services(Path(services_path or config.SERVICES_CSV))
     svc = services.assign_district_ids(services_table, districts)
     if include_osm_health and paths.health.exists():
         health = services.assign_district_ids(services.load_health_facilities(paths.health), districts)
@@ -106,33 +110,33 @@ def load_inputs(
 def travel_times(
     inputs: Inputs,
     season: str = "summer",
-    network_path: Path = settings.DEFAULT_NETWORK,
-    config: settings.Settings | None = None,
+    network_path: Path = config.DEFAULT_NETWORK,
+    settings: config.Settings | None = None,
     progress: Progress = None,
 ) -> pd.DataFrame:
     """Minutes from every community to the nearest service of every type present."""
-    if season not in settings.SEASONS:
-        raise ValueError(f"season must be one of {settings.SEASONS}, not {season!r}")
-    network = roads.load_network(Path(network_path), season=season, settings=config, progress=progress)
+    if season not in config.SEASONS:
+        raise ValueError(f"season must be one of {config.SEASONS}, not {season!r}")
+    network = roads.load_network(Path(network_path), season=season, settings=settings, progress=progress)
     if progress:
         progress(f"Nearest service of each of {inputs.services['type'].nunique()} types for "
                  f"{len(inputs.communities):,} communities on {network.n_nodes:,} road nodes …")
-    return travel.nearest_service_times(network, inputs.communities, inputs.services, settings=config)
+    return travel.nearest_service_times(network, inputs.communities, inputs.services, settings=settings)
 
 
 def analyse(
     inputs: Inputs,
     times: pd.DataFrame,
     service_type: str | Sequence[str],
-    threshold_min: float = settings.DEFAULT_THRESHOLD_MIN,
+    threshold_min: float = config.DEFAULT_THRESHOLD_MIN,
     season: str = "summer",
     regions: Sequence[str] | None = None,
 ) -> Analysis:
     """Gaps for the chosen type(s) and threshold, optionally limited to some regions."""
     types = (service_type,) if isinstance(service_type, str) else tuple(service_type)
-    unknown = [t for t in types if t not in settings.SERVICE_TYPES]
+    unknown = [t for t in types if t not in config.SERVICE_TYPES]
     if unknown:
-        raise ValueError(f"unknown service type(s) {unknown}; choose from {', '.join(settings.SERVICE_TYPES)}")
+        raise ValueError(f"unknown service type(s) {unknown}; choose from {', '.join(config.SERVICE_TYPES)}")
     comms = inputs.communities
     if regions:
         comms = comms[comms["region"].isin(regions)]

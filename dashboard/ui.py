@@ -29,8 +29,10 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
-from coverage import analysis, auth, maps, privacy, settings, store
-from coverage.i18n import translator
+from coverage import analysis, config
+from coverage.registry import auth, store
+from coverage.views import maps, privacy
+from coverage.views.i18n import translator
 
 _ = translator("en")
 
@@ -39,12 +41,12 @@ TYPE_LABELS = {key: label for key, (label, _colour, _symbol) in maps.SERVICE_STY
 
 def data_dir() -> Path:
     """The data step's folder (``COVERAGE_DATA_DIR`` overrides, e.g. for tests)."""
-    return Path(os.environ.get("COVERAGE_DATA_DIR", settings.DATA_DIR))
+    return Path(os.environ.get("COVERAGE_DATA_DIR", config.DATA_DIR))
 
 
 def network_path() -> Path:
     """The road network file (``COVERAGE_NETWORK``: a real OSM extract instead of the default)."""
-    return Path(os.environ.get("COVERAGE_NETWORK", settings.DEFAULT_NETWORK))
+    return Path(os.environ.get("COVERAGE_NETWORK", config.DEFAULT_NETWORK))
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,7 @@ def travel_times(season: str) -> pd.DataFrame:
         label = _("Computing travel times for the {season} road network …").format(season=season)
         with st.status(label, expanded=True) as status:
             table = analysis.travel_times(inputs(), season=season, network_path=network_path(),
-                                          config=settings.load_settings(), progress=status.write)
+                                          settings=config.load_settings(), progress=status.write)
             status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
                           expanded=False)
         while len(tables) >= TRAVEL_TIME_TABLES_KEPT:
@@ -314,19 +316,19 @@ def sidebar(default_types: tuple[str, ...] = ("shelter",)) -> Choice:
     """Service type(s), threshold, season and region filter; the same keys on every
     page, so a choice follows the user from page to page."""
     data = inputs()
-    present = [t for t in settings.SERVICE_TYPES if t in set(data.services["type"])]
+    present = [t for t in config.SERVICE_TYPES if t in set(data.services["type"])]
     st.sidebar.header(_("What and where"))
     types = st.sidebar.multiselect(
         _("Service type(s)"), present, default=[t for t in default_types if t in present] or present[:1],
         format_func=lambda t: TYPE_LABELS.get(t, t), key="service_types",
         help=_("With several types, the nearest of any of them counts."),
     )
-    threshold = st.sidebar.slider(_("Threshold (minutes by road)"), 15, 240, int(settings.DEFAULT_THRESHOLD_MIN),
+    threshold = st.sidebar.slider(_("Threshold (minutes by road)"), 15, 240, int(config.DEFAULT_THRESHOLD_MIN),
                                   step=5, key="threshold")
-    season = st.sidebar.radio(_("Season"), settings.SEASONS, key="season", horizontal=True,
+    season = st.sidebar.radio(_("Season"), config.SEASONS, key="season", horizontal=True,
                               format_func=lambda s: {"summer": _("Summer"), "winter": _("Winter (passes closed)")}[s])
     all_regions = sorted(data.communities["region"].dropna().unique())
-    focus = [r for r in settings.FOCUS_REGIONS if r in all_regions]
+    focus = [r for r in config.FOCUS_REGIONS if r in all_regions]
     regions = st.sidebar.multiselect(_("Regions"), all_regions, default=focus, key="regions")
     tiles = st.sidebar.checkbox(_("Background map (needs internet)"), value=tiles_default(), key="tiles")
     st.sidebar.caption(_("Road network: approximate trunk roads (see About the data). "
@@ -354,11 +356,12 @@ def type_phrase(types: tuple[str, ...]) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _organisation_reach(season: str, network: str, key: str, _data: analysis.Inputs) -> pd.DataFrame:
-    from coverage import reach, roads
+    from coverage.analysis import reach
+    from coverage.engine import roads
 
-    config = settings.load_settings()
-    road_network = roads.load_network(Path(network), season=season, settings=config)
-    times = reach.organisation_times(road_network, _data.communities, _data.services, config)
+    settings = config.load_settings()
+    road_network = roads.load_network(Path(network), season=season, settings=settings)
+    times = reach.organisation_times(road_network, _data.communities, _data.services, settings)
     return reach.reach_table(times, _data.communities)
 
 

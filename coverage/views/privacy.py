@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.spatial import cKDTree
 
-from . import settings
+from coverage import config
 
 # Columns a public view may show; anything else (address, phone, staff notes) is dropped.
 PUBLIC_COLUMNS: tuple[str, ...] = (
@@ -51,11 +51,11 @@ def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame
             gpd.GeoDataFrame(
                 {"name": seats["seat"].to_numpy()},
                 geometry=gpd.points_from_xy(seats["seat_lon"], seats["seat_lat"]),
-                crs=settings.CRS_STORE,
+                crs=config.CRS_STORE,
             )
         )
-    places = pd.concat([f.to_crs(settings.CRS_STORE) for f in frames], ignore_index=True)
-    return gpd.GeoDataFrame(places, geometry="geometry", crs=settings.CRS_STORE)
+    places = pd.concat([f.to_crs(config.CRS_STORE) for f in frames], ignore_index=True)
+    return gpd.GeoDataFrame(places, geometry="geometry", crs=config.CRS_STORE)
 
 
 def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
@@ -87,9 +87,9 @@ def public_columns(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _snap_to_places(out: gpd.GeoDataFrame, to_move: np.ndarray, places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    metric_places = places.to_crs(settings.CRS_METRIC)
+    metric_places = places.to_crs(config.CRS_METRIC)
     tree = cKDTree(np.column_stack([metric_places.geometry.x, metric_places.geometry.y]))
-    moving = out[to_move].to_crs(settings.CRS_METRIC)
+    moving = out[to_move].to_crs(config.CRS_METRIC)
     _, nearest = tree.query(np.column_stack([moving.geometry.x, moving.geometry.y]))
     snapped = places.iloc[nearest]
     lon = snapped.geometry.x.to_numpy()

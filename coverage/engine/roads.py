@@ -41,8 +41,8 @@ import scipy.sparse
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from coverage import settings as cfg
-from coverage.settings import Settings, load_settings
+from coverage import config
+from coverage.config import Settings, load_settings
 
 Progress = Callable[[str], None] | None
 
@@ -62,7 +62,7 @@ PBF_SUFFIX = ".osm.pbf"
 CACHE_FORMAT = 1
 _MEMORY_CACHE_SIZE = 8
 
-_TO_METRIC = Transformer.from_crs(cfg.CRS_STORE, cfg.CRS_METRIC, always_xy=True)
+_TO_METRIC = Transformer.from_crs(config.CRS_STORE, config.CRS_METRIC, always_xy=True)
 
 
 class NetworkFormatError(ValueError):
@@ -304,7 +304,7 @@ def _add_travel_minutes(G: nx.MultiDiGraph, settings: Settings, season: str) -> 
 
 
 def load_graph(
-    path: Path | str = cfg.DEFAULT_NETWORK,
+    path: Path | str = config.DEFAULT_NETWORK,
     season: str = "summer",
     settings: Settings | None = None,
     *,
@@ -319,8 +319,8 @@ def load_graph(
     strongly connected component; ``G.graph`` holds ``dropped_share``, ``season``, ``source``.
     """
     path = Path(path)
-    if season not in cfg.SEASONS:
-        raise ValueError(f"season must be one of {cfg.SEASONS}, not {season!r}")
+    if season not in config.SEASONS:
+        raise ValueError(f"season must be one of {config.SEASONS}, not {season!r}")
     if not path.exists():
         raise FileNotFoundError(f"road network file not found: {path}")
     settings = settings if settings is not None else load_settings()
@@ -536,7 +536,7 @@ def _load(target: Path) -> RoutingNetwork:
 
 
 def load_network(
-    path: Path | str = cfg.DEFAULT_NETWORK,
+    path: Path | str = config.DEFAULT_NETWORK,
     season: str = "summer",
     settings: Settings | None = None,
     progress: Progress = None,
@@ -551,7 +551,7 @@ def load_network(
     """
     path = Path(path)
     settings = settings if settings is not None else load_settings()
-    cache_root = Path(cache_dir) if cache_dir is not None else cfg.CACHE_DIR
+    cache_root = Path(cache_dir) if cache_dir is not None else config.CACHE_DIR
     stat = path.stat()
     skey = _settings_key(settings)
     mem_key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, season, skey, str(cache_root))
@@ -591,8 +591,8 @@ def points_xy(points: Any) -> np.ndarray:
     geoms = getattr(points, "geometry", None)
     if geoms is not None:
         if geoms.crs is None:
-            geoms = geoms.set_crs(cfg.CRS_STORE)
-        geoms = geoms.to_crs(cfg.CRS_METRIC)
+            geoms = geoms.set_crs(config.CRS_STORE)
+        geoms = geoms.to_crs(config.CRS_METRIC)
         ok = ~(geoms.isna() | geoms.is_empty).to_numpy()
         xy = np.full((len(geoms), 2), np.nan)
         if ok.any():

@@ -22,18 +22,29 @@ A client killed mid-write loses its connection, and the server rolls the transac
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import errors as pg_errors
 
-from . import settings
-from .store import (
-    ACTIONS, HISTORY, LAYER, SRS_ID, BaseServiceStore, StoreError, StoreURL, _Tx,
-    _write_seed, seed_records, store_column_defs, store_location,
+from coverage import config
+from coverage.registry.base import (
+    ACTIONS,
+    HISTORY,
+    LAYER,
+    SRS_ID,
+    BaseServiceStore,
+    StoreError,
+    StoreURL,
+    _Tx,
+    _write_seed,
+    seed_records,
+    store_column_defs,
+    store_location,
 )
 
 _PG_TYPES = {
@@ -227,7 +238,7 @@ class PostgisServiceStore(BaseServiceStore):
     and any number of processes and hosts may use the database at once.
     """
 
-    def __init__(self, url: str | StoreURL, busy_timeout_ms: int = settings.STORE_BUSY_TIMEOUT_MS):
+    def __init__(self, url: str | StoreURL, busy_timeout_ms: int = config.STORE_BUSY_TIMEOUT_MS):
         self.path = _url(url)
         self.busy_timeout_ms = int(busy_timeout_ms)
         self._db = _Database(self.path, self.busy_timeout_ms)
@@ -241,13 +252,13 @@ class PostgisServiceStore(BaseServiceStore):
 
     @classmethod
     def open_or_create(cls, url: str | StoreURL | None = None,
-                       seed_csv: Path | None = settings.SERVICES_CSV) -> "PostgisServiceStore":
+                       seed_csv: Path | None = config.SERVICES_CSV) -> PostgisServiceStore:
         """Open the registry database, first creating its tables (seeded from
         ``seed_csv``, history action ``seed``) when it has none. Creation is one
         transaction, so a crash leaves no half-made registry. Needs CREATE rights the
         first time (and the PostGIS extension, or the right to create it)."""
         url = _url(url)
-        db = _Database(url, settings.STORE_BUSY_TIMEOUT_MS)
+        db = _Database(url, config.STORE_BUSY_TIMEOUT_MS)
         if db.state() == "missing":
             db.create(seed_records(seed_csv))
         return cls(url)

@@ -20,7 +20,9 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from . import settings, tables
+from coverage import config
+
+from coverage.data import tables
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "service_id",
@@ -147,14 +149,14 @@ def _text_schema() -> pa.DataFrameSchema:
             "service_id": pa.Column(str, [not_blank, pa.Check.str_matches(r"^[A-Za-z0-9_.\-]+$",
                                    error="may hold only letters, digits, '-', '_' and '.'")]),
             "name": pa.Column(str, not_blank),
-            "type": pa.Column(str, pa.Check.isin(settings.SERVICE_TYPES,
-                              error=f"is not a known service type ({', '.join(settings.SERVICE_TYPES)})")),
-            "location_precision": pa.Column(str, pa.Check.isin(settings.LOCATION_PRECISIONS,
-                                            error=f"must be one of {', '.join(settings.LOCATION_PRECISIONS)}")),
+            "type": pa.Column(str, pa.Check.isin(config.SERVICE_TYPES,
+                              error=f"is not a known service type ({', '.join(config.SERVICE_TYPES)})")),
+            "location_precision": pa.Column(str, pa.Check.isin(config.LOCATION_PRECISIONS,
+                                            error=f"must be one of {', '.join(config.LOCATION_PRECISIONS)}")),
             "confidential": pa.Column(str, pa.Check.isin(sorted(_TRUE | _FALSE),
                                       error="must be true or false")),
-            "confidence": pa.Column(str, pa.Check.isin(("",) + settings.CONFIDENCE_LEVELS,
-                                    error=f"must be empty or one of {', '.join(settings.CONFIDENCE_LEVELS)}"),
+            "confidence": pa.Column(str, pa.Check.isin(("",) + config.CONFIDENCE_LEVELS,
+                                    error=f"must be empty or one of {', '.join(config.CONFIDENCE_LEVELS)}"),
                                     required=False),
         },
         strict=False,
@@ -282,7 +284,7 @@ def validate_services(
             typed[column] = ""
     typed = typed[list(ALL_COLUMNS)]
     typed["org"] = typed["org"].where(typed["org"].str.strip() != "", typed["organisation"])
-    return gpd.GeoDataFrame(typed, geometry=gpd.points_from_xy(lon, lat), crs=settings.CRS_STORE)
+    return gpd.GeoDataFrame(typed, geometry=gpd.points_from_xy(lon, lat), crs=config.CRS_STORE)
 
 
 def read_services(data: bytes, source_name: str, existing_ids: Iterable[str] = ()) -> gpd.GeoDataFrame:
@@ -292,7 +294,7 @@ def read_services(data: bytes, source_name: str, existing_ids: Iterable[str] = (
 
 
 def load_services(
-    path: Path = settings.SERVICES_CSV,
+    path: Path = config.SERVICES_CSV,
     districts: gpd.GeoDataFrame | None = None,
     include_closed: bool = False,
 ) -> gpd.GeoDataFrame:
@@ -311,8 +313,8 @@ def assign_district_ids(services: gpd.GeoDataFrame, districts: gpd.GeoDataFrame)
     """Fill ``district_id`` (and ``region`` when empty) from the district polygon that
     contains each point; points on no polygon (border seams) take the nearest one."""
     joined = gpd.sjoin_nearest(
-        services.drop(columns=["district_id"]).to_crs(settings.CRS_METRIC),
-        districts[["district_id", "geometry"]].to_crs(settings.CRS_METRIC),
+        services.drop(columns=["district_id"]).to_crs(config.CRS_METRIC),
+        districts[["district_id", "geometry"]].to_crs(config.CRS_METRIC),
         how="left",
         max_distance=20_000,
     )
@@ -335,14 +337,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def load_health_facilities(path: Path = settings.HEALTH_FILE) -> gpd.GeoDataFrame:
+def load_health_facilities(path: Path = config.HEALTH_FILE) -> gpd.GeoDataFrame:
     """OpenStreetMap hospitals and clinics as a services-shaped layer (type ``medical``).
 
     Written by the data step; an optional layer because OSM coverage is incomplete."""
     import pyogrio
 
     layer = pyogrio.read_dataframe(path)
-    layer = layer.to_crs(settings.CRS_STORE)
+    layer = layer.to_crs(config.CRS_STORE)
     points = layer.geometry.representative_point()
     out = gpd.GeoDataFrame(
         {
@@ -362,7 +364,7 @@ def load_health_facilities(path: Path = settings.HEALTH_FILE) -> gpd.GeoDataFram
             "source": "© OpenStreetMap contributors (ODbL), HOT export",
         },
         geometry=points.to_numpy(),
-        crs=settings.CRS_STORE,
+        crs=config.CRS_STORE,
     )
     for column in ALL_COLUMNS:
         if column not in out:

@@ -10,26 +10,27 @@ service; :func:`reach_table` reports that figure separately.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import settings, travel
+from coverage import config
+from coverage.engine import travel
 
 REACH_THRESHOLDS_MIN: tuple[int, ...] = (30, 60, 120)
 ANY_ORGANISATION = "Any organisation"
 
 
 def organisation_times(network, communities: gpd.GeoDataFrame, services: gpd.GeoDataFrame,
-                       config: settings.Settings | None = None) -> pd.DataFrame:
+                       settings: config.Settings | None = None) -> pd.DataFrame:
     """Minutes from every community to the nearest service of each organisation (``org``),
     and of any organisation, as rows (community_id, org, minutes)."""
     by_org = services.assign(type=services["org"].astype(str))
     by_any = services.assign(type=ANY_ORGANISATION)
     grouped = gpd.GeoDataFrame(pd.concat([by_org, by_any], ignore_index=True), geometry="geometry", crs=services.crs)
-    times = travel.nearest_service_times(network, communities, grouped, settings=config)
+    times = travel.nearest_service_times(network, communities, grouped, settings=settings)
     return times.rename(columns={"service_type": "org"})[["community_id", "org", "minutes", "service_id"]]
 
 

@@ -24,9 +24,9 @@ import scipy.sparse
 from scipy.sparse.csgraph import dijkstra
 from scipy.spatial import cKDTree
 
-from coverage import settings as cfg
-from coverage.roads import RoutingNetwork, points_xy, snap_candidates, snap_xy
-from coverage.settings import Settings, load_settings
+from coverage import config
+from coverage.config import Settings, load_settings
+from coverage.engine.roads import RoutingNetwork, points_xy, snap_candidates
 
 TIMES_COLUMNS = (
     "community_id", "service_type", "minutes", "service_id", "access_minutes",
@@ -101,7 +101,7 @@ def multi_source_minutes(
 def _service_types(services: pd.DataFrame) -> list[str]:
     """Types present, in ``SERVICE_TYPES`` order, then any others alphabetically."""
     present = set(services["type"].dropna().astype(str))
-    known = [t for t in cfg.SERVICE_TYPES if t in present]
+    known = [t for t in config.SERVICE_TYPES if t in present]
     return known + sorted(present - set(known))
 
 

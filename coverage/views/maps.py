@@ -15,7 +15,7 @@ from __future__ import annotations
 import html
 import math
 import os
-from typing import Sequence
+from collections.abc import Sequence
 
 import folium
 import geopandas as gpd
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from branca.element import MacroElement, Template
 
-from . import settings
+from coverage import config
 
 LEAFLET_BASE_URL = os.environ.get("COVERAGE_LEAFLET_URL", "/app/static/vendor/leaflet")
 TILES_URL = os.environ.get("COVERAGE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
@@ -96,9 +96,9 @@ def rounded(frame: gpd.GeoDataFrame, decimals: int = COORD_DECIMALS) -> gpd.GeoD
 
 def display_districts(districts: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_SIMPLIFY_M) -> gpd.GeoDataFrame:
     """District polygons simplified for drawing (metres, EPSG:32642), back in EPSG:4326."""
-    metric = districts.to_crs(settings.CRS_METRIC)
+    metric = districts.to_crs(config.CRS_METRIC)
     metric = metric.set_geometry(metric.geometry.simplify(tolerance_m, preserve_topology=True))
-    return rounded(metric.to_crs(settings.CRS_STORE))
+    return rounded(metric.to_crs(config.CRS_STORE))
 
 
 def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SUGHD,
@@ -368,7 +368,7 @@ def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
 
 def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
     """District names as text on the map, so the map reads without background tiles."""
-    points = districts.to_crs(settings.CRS_METRIC).representative_point().to_crs(settings.CRS_STORE)
+    points = districts.to_crs(config.CRS_METRIC).representative_point().to_crs(config.CRS_STORE)
     items = [
         {"at": [round(point.y, 4), round(point.x, 4)],
          "icon": ('<div style="font:600 10px/14px sans-serif;color:#222;text-align:center;'

@@ -1,48 +1,10 @@
-"""The services registry: one GeoPackage file (or a PostGIS database), edited in transactions.
+"""What every registry database shares: validation, permissions, history, exports.
 
-The registry is a GeoPackage (an SQLite database in OGC GeoPackage 1.2 form) written
-with the standard library's ``sqlite3``: QGIS, GDAL and ``pyogrio.read_dataframe(path,
-layer="services")`` open it as an ordinary point layer in EPSG:4326. It lives in the
-git-ignored ``private/`` folder (``settings.STORE_PATH``, or env ``COVERAGE_STORE``)
-because it holds what no public view may show: exact shelter points and addresses.
-
-An organisation that runs a server may keep the registry in PostgreSQL/PostGIS instead:
-give a ``postgresql://user:password@host:port/database`` URL (argument or env
-``COVERAGE_STORE``) and :func:`open_store` returns a
-:class:`coverage.store_postgis.PostgisServiceStore` with the same methods and rules,
-its tables created and seeded on first use. Messages show such a URL without its password.
-
-Tables
-    ``services``  every column of :data:`coverage.services.ALL_COLUMNS`, plus
-                  ``address`` (staff only, may be empty), ``owner_org`` (key of the
-                  organisation that owns the row), ``updated_at`` and the point ``geom``.
-    ``history``   one row per change: ``id, service_id, action, changed_by, changed_at``
-                  (UTC ISO 8601) and ``old_values`` / ``new_values`` (JSON of the fields
-                  that changed; the whole row for seed/create/import). Append-only.
-
-Rules every write keeps
-    * the row as it will be after the change passes :func:`services.validate_services`
-      (and the private columns their own checks); new ids may not reuse any id in the
-      store, open or closed;
-    * one transaction per call, holding both the change and its history row, so a crash
-      leaves all or nothing; writers take turns (SQLite: ``BEGIN IMMEDIATE``, WAL
-      journal, busy timeout; PostgreSQL: a table lock that readers do not wait for);
-    * nothing is deleted: a service that stops is closed (``closed_date``) and can be
-      reopened; triggers refuse DELETE on ``services`` and any change to ``history``;
-    * an upload that fails validation is rejected before any write transaction starts,
-      so the file is left byte-for-byte as it was.
-
-Who may change what: ``user`` is either a plain string (a trusted caller such as the
-command line; full rights) or a signed-in user object with ``username``,
-``organisation`` and ``role`` (see :class:`coverage.auth.User`). Staff may add and edit
-only rows their organisation owns; admins may edit every row.
-
-The history and staff exports hold exact points and addresses: staff only.
-
-Code layout: :class:`BaseServiceStore` holds everything both databases share
-(validation, permissions, history, exports); a subclass supplies connections and
-transactions, and a :class:`_Tx` subclass the few SQL differences (placeholders, point
-encoding, GeoPackage bookkeeping).
+:class:`BaseServiceStore` holds the rules (see :mod:`coverage.registry.store` for the
+whole picture); a subclass supplies connections and transactions
+(:mod:`coverage.registry.gpkg`, :mod:`coverage.registry.postgis`), and a :class:`_Tx`
+subclass the few SQL differences (placeholders, point encoding, bookkeeping).
+This module imports neither back-end, so there is no import cycle.
 """
 
 from __future__ import annotations
@@ -51,22 +13,21 @@ import json
 import math
 import os
 import re
-import secrets
-import sqlite3
-import struct
 import tempfile
 from abc import ABC, abstractmethod
-from contextlib import AbstractContextManager, contextmanager
-from datetime import date, datetime, timedelta, timezone
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping, Protocol
+from typing import Any, Protocol
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import privacy, settings
-from . import services as svc
+from coverage import config
+from coverage.data import services as svc
+from coverage.views import privacy
 
 LAYER = "services"
 HISTORY = "history"
@@ -78,16 +39,8 @@ HISTORY_COLUMNS: tuple[str, ...] = (
 ACTIONS: tuple[str, ...] = ("seed", "create", "update", "close", "reopen", "import")
 EXPORT_FORMATS: tuple[str, ...] = ("csv", "geojson", "gpkg")
 
-GPKG_APPLICATION_ID = 0x47504B47  # "GPKG"
-GPKG_USER_VERSION = 10200  # GeoPackage 1.2.0
 SRS_ID = 4326
-_WGS84_WKT = (
-    'GEOGCS["WGS 84",DATUM["WGS_1984",SPHEROID["WGS 84",6378137,298.257223563,'
-    'AUTHORITY["EPSG","7030"]],AUTHORITY["EPSG","6326"]],PRIMEM["Greenwich",0,'
-    'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
-    'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
-)
-_ORG_KEY = re.compile(settings.ORG_KEY_PATTERN)
+_ORG_KEY = re.compile(config.ORG_KEY_PATTERN)
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
 
 
@@ -152,9 +105,9 @@ def mask_url(url: str) -> str:
 
 def store_location(explicit: str | os.PathLike[str] | None = None) -> Path | StoreURL:
     """The registry: the explicit argument, else env ``COVERAGE_STORE``, else
-    ``settings.STORE_PATH``. A file path gives a ``Path`` (GeoPackage); a
+    ``config.STORE_PATH``. A file path gives a ``Path`` (GeoPackage); a
     ``postgresql://`` URL a :class:`StoreURL`; other URLs raise ``NotImplementedError``."""
-    raw = explicit if explicit is not None else os.environ.get("COVERAGE_STORE") or settings.STORE_PATH
+    raw = explicit if explicit is not None else os.environ.get("COVERAGE_STORE") or config.STORE_PATH
     if isinstance(raw, StoreURL):
         return raw
     text = os.fspath(raw)
@@ -167,33 +120,6 @@ def store_location(explicit: str | os.PathLike[str] | None = None) -> Path | Sto
     return Path(text)
 
 
-def open_store(path: str | os.PathLike[str] | None = None,
-               seed_csv: Path | None = settings.SERVICES_CSV) -> "BaseServiceStore":
-    """The registry at :func:`store_location` (GeoPackage file or PostGIS database),
-    created and seeded on first use."""
-    location = store_location(path)
-    if isinstance(location, StoreURL):
-        from .store_postgis import PostgisServiceStore  # psycopg is needed only here
-
-        return PostgisServiceStore.open_or_create(location, seed_csv=seed_csv)
-    return ServiceStore.open_or_create(location, seed_csv=seed_csv)
-
-
-# --- GeoPackage encoding -------------------------------------------------------------------
-
-
-def gpkg_point(lon: float, lat: float) -> bytes:
-    """GeoPackage binary (header 'GP', version 0, little-endian, no envelope, srs 4326)
-    followed by a little-endian WKB Point."""
-    return b"GP" + struct.pack("<BBi", 0, 0x01, SRS_ID) + struct.pack("<BIdd", 1, 1, lon, lat)
-
-
-_SQLITE_TYPES: Mapping[str, str] = {
-    "real": "REAL NOT NULL", "bool": "BOOLEAN NOT NULL", "key": "TEXT NOT NULL UNIQUE",
-    "text": "TEXT NOT NULL DEFAULT ''",
-}
-
-
 def store_column_defs(types: Mapping[str, str]) -> list[str]:
     """Definitions of the :data:`STORE_COLUMNS` in one database's types (keys ``real``,
     ``bool``, ``key`` and ``text``), so both databases hold the same columns."""
@@ -201,85 +127,11 @@ def store_column_defs(types: Mapping[str, str]) -> list[str]:
     return [f'"{column}" {types[kinds.get(column, "text")]}' for column in STORE_COLUMNS]
 
 
-def _column_defs() -> str:
-    defs = ["fid INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL", "geom POINT"]
-    defs += store_column_defs(_SQLITE_TYPES)
-    defs.append("updated_at TEXT NOT NULL")
-    return ",\n  ".join(defs)
-
-
-def _schema_sql() -> str:
-    actions = ", ".join(f"'{a}'" for a in ACTIONS)
-    return f"""
-CREATE TABLE gpkg_spatial_ref_sys (
-  srs_name TEXT NOT NULL,
-  srs_id INTEGER NOT NULL PRIMARY KEY,
-  organization TEXT NOT NULL,
-  organization_coordsys_id INTEGER NOT NULL,
-  definition TEXT NOT NULL,
-  description TEXT
-);
-CREATE TABLE gpkg_contents (
-  table_name TEXT NOT NULL PRIMARY KEY,
-  data_type TEXT NOT NULL,
-  identifier TEXT UNIQUE,
-  description TEXT DEFAULT '',
-  last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
-  min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE,
-  srs_id INTEGER,
-  CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id)
-);
-CREATE TABLE gpkg_geometry_columns (
-  table_name TEXT NOT NULL,
-  column_name TEXT NOT NULL,
-  geometry_type_name TEXT NOT NULL,
-  srs_id INTEGER NOT NULL,
-  z TINYINT NOT NULL,
-  m TINYINT NOT NULL,
-  CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name),
-  CONSTRAINT uk_gc_table_name UNIQUE (table_name),
-  CONSTRAINT fk_gc_tn FOREIGN KEY (table_name) REFERENCES gpkg_contents(table_name),
-  CONSTRAINT fk_gc_srs FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id)
-);
-INSERT INTO gpkg_spatial_ref_sys VALUES
-  ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
-  ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),
-  ('WGS 84 geodetic', {SRS_ID}, 'EPSG', 4326, '{_WGS84_WKT}', 'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid');
-CREATE TABLE {LAYER} (
-  {_column_defs()}
-);
-CREATE TABLE {HISTORY} (
-  id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
-  service_id TEXT NOT NULL,
-  action TEXT NOT NULL CHECK (action IN ({actions})),
-  changed_by TEXT NOT NULL,
-  changed_at TEXT NOT NULL,
-  old_values TEXT,
-  new_values TEXT
-);
-CREATE INDEX history_service_id ON {HISTORY}(service_id);
-INSERT INTO gpkg_contents (table_name, data_type, identifier, description, srs_id)
-  VALUES ('{LAYER}', 'features', '{LAYER}', 'Women''s crisis services registry (private: exact points)', {SRS_ID});
-INSERT INTO gpkg_contents (table_name, data_type, identifier, description)
-  VALUES ('{HISTORY}', 'attributes', '{HISTORY}', 'Append-only edit history of the services registry');
-INSERT INTO gpkg_geometry_columns VALUES ('{LAYER}', 'geom', 'POINT', {SRS_ID}, 0, 0);
-CREATE TRIGGER services_never_deleted BEFORE DELETE ON {LAYER}
-  BEGIN SELECT RAISE(ABORT, 'services are never deleted: close them (closed_date)'); END;
-CREATE TRIGGER services_id_is_fixed BEFORE UPDATE OF service_id ON {LAYER}
-  WHEN NEW.service_id IS NOT OLD.service_id
-  BEGIN SELECT RAISE(ABORT, 'a service_id never changes'); END;
-CREATE TRIGGER history_no_update BEFORE UPDATE ON {HISTORY}
-  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
-CREATE TRIGGER history_no_delete BEFORE DELETE ON {HISTORY}
-  BEGIN SELECT RAISE(ABORT, 'history is append-only'); END;
-"""
-
-
 # --- small helpers --------------------------------------------------------------------------
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
 def _actor(user: str | Actor) -> tuple[str, str | None, bool]:
@@ -361,32 +213,12 @@ class _Tx(ABC):
     def point_params(self, lon: float, lat: float) -> list[Any]:
         """The parameters that fill :attr:`point_sql` for one point."""
 
-    def touch(self, now: str) -> None:
+    def touch(self, now: str) -> None:  # noqa: B027 (optional hook: a no-op by default)
         """Bookkeeping after a write (nothing unless the database format asks for it)."""
 
     @abstractmethod
     def column_names(self, table: str) -> set[str]:
         """The columns ``table`` has now."""
-
-
-class _SqliteTx(_Tx):
-    """A transaction on the GeoPackage: points are GeoPackage binary blobs, and
-    ``gpkg_contents`` keeps the layer's extent and last change."""
-
-    def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self.con.execute(sql, tuple(params))
-
-    def executemany(self, sql: str, rows: list[list[Any]] | list[tuple]) -> None:
-        self.con.executemany(sql, rows)
-
-    def point_params(self, lon: float, lat: float) -> list[Any]:
-        return [gpkg_point(lon, lat)]
-
-    def touch(self, now: str) -> None:
-        _touch_contents(self.con, now)
-
-    def column_names(self, table: str) -> set[str]:
-        return {r[1] for r in self.con.execute(f"PRAGMA table_info({table})")}
 
 
 # --- the store -----------------------------------------------------------------------------
@@ -489,7 +321,7 @@ class BaseServiceStore(ABC):
         out = pd.concat([frame[own], shown[list(STORE_COLUMNS) + ["geometry"]]], ignore_index=True)
         order = {sid: i for i, sid in enumerate(frame["service_id"])}
         out = out.iloc[np.argsort(out["service_id"].map(order).to_numpy(), kind="stable")]
-        return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=settings.CRS_STORE)
+        return gpd.GeoDataFrame(out.reset_index(drop=True), geometry="geometry", crs=config.CRS_STORE)
 
     # -- writing ------------------------------------------------------------------------
 
@@ -498,7 +330,7 @@ class BaseServiceStore(ABC):
         returns the stored row."""
         username, organisation, full = _actor(user)
         record = dict(row)
-        record["owner_org"] = _as_text(record.get("owner_org")) or organisation or settings.DEFAULT_OWNER_ORG
+        record["owner_org"] = _as_text(record.get("owner_org")) or organisation or config.DEFAULT_OWNER_ORG
         if not full and record["owner_org"] != organisation:
             raise PermissionDenied(f"{username} may add services only for {organisation}")
         with self._write() as tx:
@@ -532,7 +364,7 @@ class BaseServiceStore(ABC):
         except ValueError:
             raise svc.ServicesError(f"closing {service_id}", [
                 svc.Problem(0, "closed_date", f"'{text}' is not a date (YYYY-MM-DD)", service_id)]) from None
-        if day > datetime.now(timezone.utc).date() + timedelta(days=1):
+        if day > datetime.now(UTC).date() + timedelta(days=1):
             raise svc.ServicesError(f"closing {service_id}", [
                 svc.Problem(0, "closed_date", f"{text} is in the future; close a service once it has closed",
                             service_id)])
@@ -584,7 +416,7 @@ class BaseServiceStore(ABC):
             raise svc.ServicesError(source_name, [svc.Problem(0, "", "there are no rows to import")])
         records = []
         for record in rows.drop(columns=["geometry"], errors="ignore").to_dict("records"):
-            record["owner_org"] = _as_text(record.get("owner_org")) or organisation or settings.DEFAULT_OWNER_ORG
+            record["owner_org"] = _as_text(record.get("owner_org")) or organisation or config.DEFAULT_OWNER_ORG
             records.append(record)
         if not full:
             foreign = sorted({r["owner_org"] for r in records} - {organisation})
@@ -631,136 +463,7 @@ class BaseServiceStore(ABC):
         return _encode(frame, fmt)
 
 
-def _file_location(path: str | os.PathLike[str] | None) -> Path:
-    """The GeoPackage file :func:`store_location` names; a database URL is refused."""
-    location = store_location(path)
-    if isinstance(location, StoreURL):
-        raise StoreError(f"{location.masked} is a database URL; open it with open_store()")
-    return location
-
-
-class ServiceStore(BaseServiceStore):
-    """The services registry in one GeoPackage file (see the module docstring).
-
-    Each call opens its own SQLite connection, so one store object may be shared by
-    threads, and several processes may use the same file at once.
-    """
-
-    def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = settings.STORE_BUSY_TIMEOUT_MS):
-        self.path = _file_location(path)
-        self.busy_timeout_ms = int(busy_timeout_ms)
-        if not self.path.is_file():
-            raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create")
-        with self._connect() as con:
-            app_id = con.execute("PRAGMA application_id").fetchone()[0]
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != GPKG_APPLICATION_ID or not {LAYER, HISTORY, "gpkg_contents"} <= tables:
-            raise StoreError(f"{self.path}: not a services registry GeoPackage")
-        self._add_missing_columns()
-
-    # -- creating ------------------------------------------------------------------------
-
-    @classmethod
-    def open_or_create(cls, path: str | os.PathLike[str] | None = None,
-                       seed_csv: Path | None = settings.SERVICES_CSV) -> "ServiceStore":
-        """Open the registry, creating it first (seeded from ``seed_csv``, history
-        action ``seed``) when the file does not exist yet. Creation builds a temporary
-        file and links it into place, so two processes starting at once cannot both
-        seed, and a crash during seeding leaves no half-made registry."""
-        path = _file_location(path)
-        if not path.exists():
-            cls._create(path, seed_csv)
-        return cls(path)
-
-    @classmethod
-    def _create(cls, path: Path, seed_csv: Path | None) -> None:
-        seed = seed_records(seed_csv)
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
-        try:
-            con = sqlite3.connect(tmp, isolation_level=None)
-            try:
-                con.execute(f"PRAGMA application_id = {GPKG_APPLICATION_ID}")
-                con.execute(f"PRAGMA user_version = {GPKG_USER_VERSION}")
-                con.execute("PRAGMA journal_mode = WAL")
-                con.execute("BEGIN IMMEDIATE")
-                for statement in _split_sql(_schema_sql()):
-                    con.execute(statement)
-                _write_seed(_SqliteTx(con), seed)
-                con.execute("COMMIT")
-                ok = con.execute("PRAGMA integrity_check").fetchone()[0]
-                if ok != "ok":
-                    raise StoreError(f"new registry failed its integrity check: {ok}")
-            finally:
-                con.close()
-            os.chmod(tmp, 0o600)
-            try:
-                os.link(tmp, path)  # atomic "create if absent"
-            except FileExistsError:
-                pass  # another process created it first; use theirs
-            except OSError:  # filesystem without hard links
-                if not path.exists():
-                    os.replace(tmp, path)
-        finally:
-            for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
-                leftover.unlink(missing_ok=True)
-
-    # -- connections -------------------------------------------------------------------
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                              check_same_thread=False)
-        try:
-            con.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
-            con.execute("PRAGMA synchronous = FULL")
-            yield con
-        finally:
-            con.close()
-
-    @contextmanager
-    def _read(self) -> Iterator[_Tx]:
-        with self._connect() as con:
-            con.execute("PRAGMA query_only = ON")
-            con.execute("BEGIN")  # one consistent snapshot for all reads in the block
-            try:
-                yield _SqliteTx(con)
-            finally:
-                con.execute("ROLLBACK")
-
-    @contextmanager
-    def _write(self) -> Iterator[_Tx]:
-        """BEGIN IMMEDIATE takes the write lock up front (waiting up to the busy timeout
-        for another writer), so reads inside see the latest committed state."""
-        with self._connect() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                yield _SqliteTx(con)
-            except BaseException:
-                con.execute("ROLLBACK")
-                raise
-            con.execute("COMMIT")
-            try:
-                con.execute("PRAGMA wal_checkpoint(PASSIVE)")  # keep the main file current
-            except sqlite3.OperationalError:
-                pass
-
-
 # --- module-level pieces used inside transactions ---------------------------------------------
-
-
-def _split_sql(script: str) -> list[str]:
-    """Statements of the schema script (triggers hold ';' inside BEGIN … END)."""
-    out, buf = [], []
-    for line in script.strip().splitlines():
-        buf.append(line)
-        text = "\n".join(buf).strip()
-        if text.endswith(";") and (not text.upper().startswith("CREATE TRIGGER") or text.upper().endswith("END;")):
-            out.append(text)
-            buf = []
-    if "\n".join(buf).strip():
-        out.append("\n".join(buf).strip())
-    return out
 
 
 def _select() -> str:
@@ -786,7 +489,7 @@ def _frame(rows: list[tuple]) -> gpd.GeoDataFrame:
         else:
             frame[column] = frame[column].astype(object)
     geometry = gpd.points_from_xy(frame["lon"], frame["lat"])
-    return gpd.GeoDataFrame(frame, geometry=geometry, crs=settings.CRS_STORE)
+    return gpd.GeoDataFrame(frame, geometry=geometry, crs=config.CRS_STORE)
 
 
 def _ids(tx: _Tx) -> set[str]:
@@ -827,8 +530,8 @@ def _checked(records: list[Mapping[str, Any]], source: str, existing_ids: Iterab
         row_no = i + first_row
         sid = _as_text(record.get("service_id")).strip()
         address = _as_text(record.get("address"))
-        if len(address) > settings.MAX_ADDRESS_CHARS:
-            problems.append(svc.Problem(row_no, "address", f"is longer than {settings.MAX_ADDRESS_CHARS} characters", sid))
+        if len(address) > config.MAX_ADDRESS_CHARS:
+            problems.append(svc.Problem(row_no, "address", f"is longer than {config.MAX_ADDRESS_CHARS} characters", sid))
         if address.lstrip()[:1] in svc.FORMULA_PREFIXES:
             problems.append(svc.Problem(row_no, "address",
                                         "starts with =, +, - or @, which a spreadsheet would run as a formula", sid))
@@ -900,23 +603,11 @@ def _write_seed(tx: _Tx, records: list[dict[str, Any]]) -> None:
         tx.touch(now)
 
 
-def _touch_contents(con: sqlite3.Connection, now: str) -> None:
-    """Keep gpkg_contents' extent and last_change current (GIS software reads them)."""
-    con.execute(
-        "UPDATE gpkg_contents SET last_change = ?, "
-        f"min_x = (SELECT min(lon) FROM {LAYER}), min_y = (SELECT min(lat) FROM {LAYER}), "
-        f"max_x = (SELECT max(lon) FROM {LAYER}), max_y = (SELECT max(lat) FROM {LAYER}) "
-        "WHERE table_name = ?",
-        (now, LAYER),
-    )
-    con.execute("UPDATE gpkg_contents SET last_change = ? WHERE table_name = ?", (now, HISTORY))
-
-
 def _seed_owner(service_id: str) -> str:
-    for prefix, owner in settings.SEED_OWNERS.items():
+    for prefix, owner in config.SEED_OWNERS.items():
         if service_id.startswith(prefix):
             return owner
-    return settings.DEFAULT_OWNER_ORG
+    return config.DEFAULT_OWNER_ORG
 
 
 def _encode(frame: gpd.GeoDataFrame, fmt: str) -> bytes:
