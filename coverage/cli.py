@@ -24,8 +24,9 @@ from rich.console import Console
 from rich.table import Table
 
 from coverage import analysis, config
-from coverage.data import boundaries, communities, services, sources
+from coverage.data import services, sources
 from coverage.engine import roads, travel
+from coverage.errors import CoverageError
 from coverage.registry import auth, store
 
 console = Console()
@@ -203,10 +204,7 @@ def cmd_export_services(args: argparse.Namespace) -> int:
 
 # Errors about the user's input or set-up, reported as a message (exit code 2) rather
 # than a traceback; anything else is a bug and keeps its traceback.
-INPUT_ERRORS: tuple[type[Exception], ...] = (
-    services.ServicesError, communities.CommunityError, roads.NetworkFormatError, boundaries.BoundaryError,
-    sources.DataStepError, store.StoreError, auth.AuthError, FileNotFoundError,
-)
+INPUT_ERRORS: tuple[type[Exception], ...] = (CoverageError, FileNotFoundError)
 
 
 def build_parser() -> argparse.ArgumentParser:

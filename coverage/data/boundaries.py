@@ -20,6 +20,7 @@ import pyogrio
 from shapely.geometry import Point
 
 from coverage import config
+from coverage.errors import BoundaryError
 
 DISTRICTS_LAYER = "districts"
 REGIONS_LAYER = "regions"
@@ -184,10 +185,6 @@ SEATS: dict[str, tuple[str, int | None]] = {
     "Yovon": ("Yovon", 1220112),
     "Zafarobod": ("Zafarobod", 1514815),
 }
-
-
-class BoundaryError(ValueError):
-    """A boundary or census input does not fit the expected shape."""
 
 
 # --- names --------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from coverage import config
 
 from coverage.data import tables
 from coverage.data.boundaries import normalise_name
+from coverage.errors import CommunityError
 
 COMMUNITIES_LAYER = "communities"
 COMMUNITY_COLUMNS = [
@@ -49,10 +50,6 @@ SRC_REMAINDER = (
     "({place}={weight:g})"
 )
 SRC_SEAT = "2020 census district total (no settlement point in the district; placed at the seat)"
-
-
-class CommunityError(ValueError):
-    """A community or user population input is invalid."""
 
 
 # --- reading inputs -------------------------------------------------------------------

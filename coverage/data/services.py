@@ -23,6 +23,7 @@ import pandera.pandas as pa
 from coverage import config
 
 from coverage.data import tables
+from coverage.errors import Problem, ServicesError
 
 REQUIRED_COLUMNS: tuple[str, ...] = (
     "service_id",
@@ -55,33 +56,6 @@ MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a services list is a few hundred rows; 5 M
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with one row (row is the line in the file; 0 = the whole file)."""
-
-    row: int
-    column: str
-    message: str
-    service_id: str = ""
-
-    def __str__(self) -> str:
-        where = "file" if self.row == 0 else f"row {self.row}"
-        ident = f" (service_id {self.service_id})" if self.service_id else ""
-        col = f", column '{self.column}'" if self.column else ""
-        return f"{where}{ident}{col}: {self.message}"
-
-
-class ServicesError(ValueError):
-    """A services file failed validation; ``problems`` lists every row-level issue."""
-
-    def __init__(self, source: str, problems: list[Problem]):
-        self.source = source
-        self.problems = problems
-        shown = "\n".join(f"  - {p}" for p in problems[:50])
-        more = f"\n  … and {len(problems) - 50} more" if len(problems) > 50 else ""
-        super().__init__(f"{source}: {len(problems)} problem(s)\n{shown}{more}")
 
 
 # --- reading ---------------------------------------------------------------------------

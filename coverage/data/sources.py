@@ -45,6 +45,7 @@ from coverage.data.boundaries import (
     districts_with_region,
 )
 from coverage.data.communities import COMMUNITIES_LAYER, _geonames_frame, build_communities, read_settlements_csv
+from coverage.errors import DataStepError
 
 HEALTH_LAYER = "health_facilities"
 MANIFEST_VERSION = 1
@@ -164,10 +165,6 @@ CENSUS_NEEDS_MIRROR = (
 )
 
 ProgressFn = Callable[[str], None]  # the project's convention (coverage.analysis.Progress)
-
-
-class DataStepError(RuntimeError):
-    """The data step could not run; nothing was written."""
 
 
 # --- small helpers ------------------------------------------------------------------------

@@ -13,15 +13,7 @@ import numpy as np
 import pandas as pd
 
 from coverage import config
-
-
-class TableError(ValueError):
-    """What is wrong with a file: ``line`` (0 = the whole file) and ``message``."""
-
-    def __init__(self, line: int, message: str) -> None:
-        super().__init__(message)
-        self.line = line
-        self.message = message
+from coverage.errors import TableError
 
 
 def require_content(data: bytes) -> None:

@@ -43,6 +43,7 @@ from scipy.spatial import cKDTree
 
 from coverage import config
 from coverage.config import Settings, load_settings
+from coverage.errors import NetworkFormatError
 
 Progress = Callable[[str], None] | None
 
@@ -63,10 +64,6 @@ CACHE_FORMAT = 1
 _MEMORY_CACHE_SIZE = 8
 
 _TO_METRIC = Transformer.from_crs(config.CRS_STORE, config.CRS_METRIC, always_xy=True)
-
-
-class NetworkFormatError(ValueError):
-    """The road file cannot be read (unknown format or missing optional reader)."""
 
 
 # --- reading the OSM file -------------------------------------------------------------

@@ -44,6 +44,7 @@ import bcrypt
 import yaml
 
 from coverage import config
+from coverage.errors import AuthConfigError, AuthError
 
 BCRYPT_ROUNDS = 12  # ≈ 0.2 s per check; tests lower it
 TOKEN_CONTEXT = b"coverage-session-v1."
@@ -52,14 +53,6 @@ FIELDS: tuple[str, ...] = ("name", "organisation", "password_hash", "role")
 _USERNAME = re.compile(config.USERNAME_PATTERN)
 _ORG_KEY = re.compile(config.ORG_KEY_PATTERN)
 _dummy_hashes: dict[int, bytes] = {}
-
-
-class AuthError(Exception):
-    """A users-file or sign-in problem (bad username, weak password, broken file …)."""
-
-
-class AuthConfigError(AuthError, RuntimeError):
-    """Sign-in is not configured (no cookie secret)."""
 
 
 @dataclass(frozen=True)

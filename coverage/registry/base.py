@@ -27,6 +27,7 @@ import pandas as pd
 
 from coverage import config
 from coverage.data import services as svc
+from coverage.errors import PermissionDenied, StoreError, UnknownService
 from coverage.views import privacy
 
 LAYER = "services"
@@ -42,18 +43,6 @@ EXPORT_FORMATS: tuple[str, ...] = ("csv", "geojson", "gpkg")
 SRS_ID = 4326
 _ORG_KEY = re.compile(config.ORG_KEY_PATTERN)
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
-
-
-class StoreError(Exception):
-    """The registry cannot do what was asked (unknown id, not a registry file, …)."""
-
-
-class UnknownService(StoreError):
-    """No service with that id in the registry."""
-
-
-class PermissionDenied(StoreError):
-    """The signed-in user's organisation does not own the row."""
 
 
 class Actor(Protocol):
