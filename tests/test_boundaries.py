@@ -5,10 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import pyogrio
 import pytest
+from conftest import require
 from shapely.geometry import Point
 
 from coverage.data import boundaries
-from coverage.data.boundaries import alias_list, find_district, load_districts, load_regions, normalise_name
+from coverage.data.boundaries import alias_list, find_district, normalise_name
 
 REGIONS = {
     "Khatlon",
@@ -17,16 +18,6 @@ REGIONS = {
     "Districts of Republican Subordination (DRS)",
     "Dushanbe",
 }
-
-
-@pytest.fixture(scope="module")
-def districts(prepared_data_dir):
-    return load_districts(prepared_data_dir / "boundaries/districts.gpkg")
-
-
-@pytest.fixture(scope="module")
-def regions(prepared_data_dir):
-    return load_regions(prepared_data_dir / "boundaries/districts.gpkg")
 
 
 def test_schema(districts, regions):
@@ -125,8 +116,7 @@ def test_alias_lookup(districts, name, today):
 
 def test_every_services_facts_district_resolves(districts, mirror_path):
     facts = mirror_path / "tj_dv_services_facts/services_facts.csv"
-    if not facts.exists():
-        pytest.skip("no services facts in the mirror")
+    require(facts.exists(), "no services facts in the mirror")
     df = pd.read_csv(facts, dtype=str, keep_default_na=False)
     for name in sorted(set(df["district"]) - {""}):
         find_district(districts, name)  # raises KeyError if unknown

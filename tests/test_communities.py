@@ -13,7 +13,6 @@ import pytest
 from shapely.geometry import Point, Polygon, box
 
 from coverage import config
-from coverage.data.boundaries import load_districts
 from coverage.data.communities import (
     COMMUNITY_COLUMNS,
     CommunityError,
@@ -22,11 +21,6 @@ from coverage.data.communities import (
     load_communities,
     load_user_population,
 )
-
-
-@pytest.fixture(scope="module")
-def districts(prepared_data_dir):
-    return load_districts(prepared_data_dir / "boundaries/districts.gpkg")
 
 
 @pytest.fixture(scope="module")

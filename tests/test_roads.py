@@ -146,7 +146,6 @@ def _edge_table(G) -> list[tuple]:
 
 @pytest.mark.parametrize("source", ["oneway", "trunk"])
 def test_pbf_extract_loads_like_the_same_data_as_xml(tmp_path, source):
-    pytest.importorskip("osmium")
     xml = write_oneway_osm(tmp_path) if source == "oneway" else config.DEFAULT_NETWORK
     pbf = _to_pbf(xml, tmp_path / f"{source}.osm.pbf")
     from_xml = roads.load_graph(xml, "winter", SETTINGS)
@@ -156,7 +155,6 @@ def test_pbf_extract_loads_like_the_same_data_as_xml(tmp_path, source):
 
 
 def test_route_by_town_name_on_a_pbf_extract(tmp_path):
-    pytest.importorskip("osmium")
     from coverage.engine import travel
 
     pbf = _to_pbf(config.DEFAULT_NETWORK, tmp_path / "tj.osm.pbf")

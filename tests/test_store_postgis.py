@@ -24,6 +24,7 @@ import psycopg
 import pytest
 
 # Backend-independent GeoPackage tests, collected here again to run on PostGIS (``store`` below).
+from conftest import require
 from test_store import (  # shared rows, users and bad files of the GeoPackage tests
     ADDRESS,
     BAD_UPLOADS,
@@ -88,9 +89,8 @@ def cluster():
     """A PostgreSQL 15 cluster in a temporary folder (trust auth, 127.0.0.1 on a free
     port), with a template database holding PostGIS; stopped and removed at the end."""
     missing = [str(p) for p in (PG_BIN / "initdb", PG_BIN / "pg_ctl", POSTGIS_CONTROL) if not p.exists()]
-    if missing:
-        pytest.skip(f"PostgreSQL 15 + PostGIS not installed ({', '.join(missing)} missing); "
-                    "run: bash scripts/setup.sh --postgis")
+    require(not missing, f"PostgreSQL 15 + PostGIS not installed ({', '.join(missing)} missing); "
+                         "run: bash scripts/setup.sh --postgis")
     # PostgreSQL refuses to run as root: run its programs as the postgres user then.
     as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
     base = Path(tempfile.mkdtemp(prefix="coverage-pg-"))
