@@ -8,10 +8,13 @@ communities/communities.gpkg, health/health_facilities.gpkg, manifest.json).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -80,7 +83,6 @@ def prepared_manifest(prepared_data_dir) -> dict:
 def app_env(prepared_data_dir, tmp_path_factory):
     """Environment for running the dashboard in tests: the prepared data, no map tiles
     (no internet here), and a private folder for the registry and users file."""
-    import os
 
     private = tmp_path_factory.mktemp("private")
     env = {
@@ -108,41 +110,46 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+@contextlib.contextmanager
+def running_streamlit(env: dict[str, str], log_path: Path, *extra_args: str):
+    """``streamlit run app.py`` on a free localhost port with ``env`` added to this
+    process's environment, output in ``log_path``; yields the base URL and stops the
+    server (terminate, then kill) when the block ends."""
+    port = _free_port()
+    with log_path.open("w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+             "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
+             *extra_args],
+            cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.time() + 60
+            while time.time() < deadline:
+                try:
+                    with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as resp:
+                        if resp.status == 200:
+                            break
+                except OSError:
+                    time.sleep(0.3)
+            else:
+                raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
+            yield base
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 @pytest.fixture(scope="session")
 def streamlit_server(app_env, tmp_path_factory):
     """``streamlit run app.py`` on a free localhost port; yields (base URL, log path)."""
-    import os
-    import subprocess
-    import time
-    import urllib.request
-
-    port = _free_port()
     log_path = tmp_path_factory.mktemp("server") / "streamlit.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-        cwd=PROJECT_ROOT, env={**os.environ, **app_env}, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
-    yield base, log_path
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_streamlit(app_env, log_path) as base:
+        yield base, log_path
 
 
 CHROMIUM = "/usr/bin/chromium"
@@ -202,41 +209,12 @@ def private_store(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def private_streamlit_server(app_env, private_store, tmp_path_factory):
-    """Like ``streamlit_server`` but serving ``private_store``; yields (base URL, log path)."""
-    import os
-    import subprocess
-    import time
-    import urllib.request
-
-    env = {**os.environ, **app_env, "COVERAGE_STORE": str(private_store)}
-    port = _free_port()
+    """Like ``streamlit_server`` but serving ``private_store`` and logging at info level
+    (the privacy tests read the log); yields (base URL, log path)."""
     log_path = tmp_path_factory.mktemp("private-server") / "streamlit.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
-         "--logger.level", "info"],
-        cwd=PROJECT_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/_stcore/health", timeout=2) as resp:
-                if resp.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        proc.kill()
-        raise RuntimeError("streamlit did not start:\n" + log_path.read_text())
-    yield base, log_path
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_streamlit({**app_env, "COVERAGE_STORE": str(private_store)}, log_path,
+                           "--logger.level", "info") as base:
+        yield base, log_path
 
 
 # --- helpers shared by the page tests ----------------------------------------------------------
