@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import multiprocessing
+import threading
+import time
 
 import pytest
 import yaml
@@ -223,3 +226,176 @@ def test_main_add_user_reads_stdin_and_env_path(tmp_path, monkeypatch, capsys):
     assert auth.main_add_user(["--username", "admin1", "--organisation", "project", "--role", "admin",
                                "--password-stdin"]) == 0
     assert auth.verify(tmp_path / "env-users.yaml", "admin1", PASSWORD, None).is_admin
+
+
+# --- lock-out under parallel attempts: check-and-record is atomic ----------------------------
+
+RIGHT = "another long password"  # zarina's
+
+
+def _gated_check(entered, gate, right: str = RIGHT):
+    """A stand-in for ``auth._check`` that records every wrong password it is asked to
+    check (``entered(password)``) and then waits at ``gate`` before answering, so every
+    parallel attempt is in flight at once; the right password is answered at once."""
+    real = auth._check
+
+    def check(password, password_hash):
+        if password != right:
+            entered(password)
+            gate.wait(20)
+        return real(password, password_hash)
+
+    return check
+
+
+class _Settled:
+    """Counts attempts that are decided: their password is being checked, or verify
+    returned without checking it."""
+
+    def __init__(self, n: int):
+        self.n, self.seen, self.cond = n, set(), threading.Condition()
+
+    def mark(self, who) -> None:
+        with self.cond:
+            self.seen.add(who)
+            self.cond.notify_all()
+
+    def wait_all(self, timeout_s: float = 30) -> None:
+        with self.cond:
+            assert self.cond.wait_for(lambda: len(self.seen) >= self.n, timeout_s), len(self.seen)
+
+
+def _parallel_threads(users, monkeypatch, n_wrong: int, then_right: bool):
+    """``n_wrong`` threads sign in as zarina with wrong passwords at once; once each is
+    decided (checking or refused), optionally the right password; returns (passwords
+    checked, result of the right attempt)."""
+    checked, gate, settled = [], threading.Event(), _Settled(n_wrong)
+    lock = threading.Lock()
+
+    def entered(password):
+        with lock:
+            checked.append(password)
+        settled.mark(threading.get_ident())
+
+    monkeypatch.setattr(auth, "_check", _gated_check(entered, gate))
+    barrier = threading.Barrier(n_wrong)
+    results = []
+
+    def attempt(i: int) -> None:
+        barrier.wait(20)
+        results.append(auth.verify(users, "zarina", f"wrong {i}", None))
+        settled.mark(threading.get_ident())
+
+    threads = [threading.Thread(target=attempt, args=(i,)) for i in range(n_wrong)]
+    for thread in threads:
+        thread.start()
+    try:
+        settled.wait_all()
+        right = auth.verify(users, "zarina", RIGHT, None) if then_right else None
+    finally:
+        gate.set()
+        for thread in threads:
+            thread.join(30)
+    assert len(results) == n_wrong and not any(results)
+    return checked, right
+
+
+def test_parallel_wrong_passwords_check_at_most_the_limit(users, monkeypatch):
+    checked, _ = _parallel_threads(users, monkeypatch, 16, then_right=False)
+    assert 1 <= len(checked) <= config.MAX_FAILED_LOGINS, len(checked)
+    assert Lockouts.beside(users).is_locked("zarina")
+    assert auth.verify(users, "firuza", PASSWORD, None) is not None  # another username is not affected
+
+
+def test_the_right_password_after_99_parallel_failures_is_refused(users, monkeypatch):
+    checked, right = _parallel_threads(users, monkeypatch, 99, then_right=True)
+    assert right is None
+    assert len(checked) <= config.MAX_FAILED_LOGINS, len(checked)
+    assert Lockouts.beside(users).is_locked("zarina")
+
+
+def test_different_usernames_are_checked_in_parallel(users, monkeypatch):
+    """bcrypt runs outside the lock-out transaction: a check held open for one username
+    does not hold up another username's sign-in."""
+    checked, gate = [], threading.Event()
+    monkeypatch.setattr(auth, "_check", _gated_check(checked.append, gate, right=PASSWORD))
+    holder = threading.Thread(target=auth.verify, args=(users, "zarina", "wrong and slow", None))
+    holder.start()
+    try:
+        deadline = time.time() + 10
+        while not checked and time.time() < deadline:
+            time.sleep(0.01)
+        assert checked == ["wrong and slow"]  # zarina's check is in progress …
+        started = time.time()
+        assert auth.verify(users, "firuza", PASSWORD, None) is not None  # … and firuza signs in meanwhile
+        assert time.time() - started < 5
+    finally:
+        gate.set()
+        holder.join(30)
+
+
+def _process_attempt(users, password, checks, settled, gate, out) -> None:
+    """One sign-in in a forked process (the parent's ``auth`` with fast bcrypt)."""
+    marked = []
+
+    def entered(_password):
+        with checks.get_lock():
+            checks.value += 1
+        with settled.get_lock():
+            settled.value += 1
+        marked.append(True)
+
+    auth._check = _gated_check(entered, gate)
+    user = auth.verify(users, "zarina", password, None)
+    if not marked:
+        with settled.get_lock():
+            settled.value += 1
+    out.put((password, user is not None))
+
+
+def _parallel_processes(users, n_wrong: int, then_right: bool):
+    ctx = multiprocessing.get_context("fork")
+    checks, settled, gate, out = ctx.Value("i", 0), ctx.Value("i", 0), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_process_attempt, args=(users, f"wrong {i}", checks, settled, gate, out))
+             for i in range(n_wrong)]
+    for proc in procs:
+        proc.start()
+    right = None
+    try:
+        deadline = time.time() + 60
+        while settled.value < n_wrong and time.time() < deadline:
+            time.sleep(0.02)
+        assert settled.value == n_wrong
+        if then_right:
+            right = auth.verify(users, "zarina", RIGHT, None)
+    finally:
+        gate.set()
+        results = [out.get(timeout=60) for _ in procs]
+        for proc in procs:
+            proc.join(30)
+    assert not any(ok for _, ok in results) and all(p.exitcode == 0 for p in procs)
+    return checks.value, right
+
+
+def test_parallel_processes_check_at_most_the_limit(users):
+    checked, _ = _parallel_processes(users, 16, then_right=False)
+    assert 1 <= checked <= config.MAX_FAILED_LOGINS, checked
+    assert Lockouts.beside(users).is_locked("zarina")
+
+
+def test_the_right_password_after_99_failures_in_other_processes_is_refused(users):
+    checked, right = _parallel_processes(users, 99, then_right=True)
+    assert right is None
+    assert checked <= config.MAX_FAILED_LOGINS, checked
+    assert Lockouts.beside(users).is_locked("zarina")
+
+
+def test_an_attempt_is_counted_before_its_password_is_checked(users):
+    lockouts = Lockouts.beside(users, clock=Clock())
+    for _ in range(config.MAX_FAILED_LOGINS - 1):
+        assert lockouts.begin_attempt("zarina")
+    assert lockouts.begin_attempt("zarina")  # the last allowed attempt locks while it is checked …
+    assert lockouts.is_locked("zarina")
+    assert not lockouts.begin_attempt("zarina")  # … so no other may start
+    lockouts.reset("zarina")  # … and a right password clears it
+    assert not lockouts.is_locked("zarina")

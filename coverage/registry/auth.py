@@ -15,6 +15,15 @@ browser sessions and server processes: after ``config.MAX_FAILED_LOGINS`` failur
 a row the username is refused for ``config.LOCKOUT_MINUTES``, whatever password is
 given. Unknown usernames are counted and timed like known ones.
 
+Check-and-record is atomic: an attempt is counted as a failure *before* its password is
+checked, in the same SQLite ``BEGIN IMMEDIATE`` transaction that asks whether the
+username is locked (one writer at a time, across threads and processes), and only a
+correct password clears the count afterwards. So however many attempts arrive at
+once, at most ``MAX_FAILED_LOGINS`` passwords of one username are ever checked before
+it locks; bcrypt itself runs outside the transaction, so different usernames (and the
+few allowed attempts of one) are checked in parallel. An attempt whose process dies
+mid-check stays counted as a failure.
+
 A signed-in browser keeps a session token (:func:`issue_token`): the username and an
 expiry, signed with HMAC-SHA256 under the secret in env ``COVERAGE_COOKIE_SECRET``.
 
@@ -245,13 +254,32 @@ class Lockouts:
 
     def record_failure(self, username: str) -> int:
         """Count one failed sign-in; returns the failures in a row (incl. this one)."""
-        now = self.clock()
+        count = self._count_attempt(username, refuse_when_locked=False)
+        assert count is not None
+        return count
+
+    def begin_attempt(self, username: str) -> bool:
+        """Reserve one sign-in attempt: False (nothing counted) when the username is
+        locked; else the attempt is counted as a failure now, in the transaction that
+        checked the lock, and True is returned. Check the password only after True,
+        and call :meth:`reset` when it was right."""
+        return self._count_attempt(username, refuse_when_locked=True) is not None
+
+    def _count_attempt(self, username: str, *, refuse_when_locked: bool) -> int | None:
+        """One IMMEDIATE transaction: read the username's failures, refuse (None) when it
+        is locked and ``refuse_when_locked``, else count one more failure (locking at
+        ``max_failed``) and return the failures in a row."""
         key = self._key(username)
         with self._db() as con:
             con.execute("BEGIN IMMEDIATE")
             try:
+                now = self.clock()  # read inside the lock, so counts and times agree
                 row = con.execute("SELECT count, last_failure, locked_until FROM failures WHERE user_key = ?",
                                   (key,)).fetchone()
+                locked_now = row is not None and row[2] is not None and row[2] > now
+                if locked_now and refuse_when_locked:
+                    con.execute("COMMIT")
+                    return None
                 count = 0
                 if row is not None:
                     count, last, locked = row
@@ -261,7 +289,7 @@ class Lockouts:
                         count = 0
                 count += 1
                 locked_until = now + self.window_s if count >= self.max_failed else None
-                if row is not None and row[2] is not None and row[2] > now:
+                if locked_now:
                     locked_until = row[2]  # already locked: do not extend
                 con.execute("INSERT OR REPLACE INTO failures VALUES (?, ?, ?, ?)", (key, count, now, locked_until))
                 con.execute("DELETE FROM failures WHERE last_failure < ? AND (locked_until IS NULL OR locked_until < ?)",
@@ -306,18 +334,21 @@ def verify(path: str | os.PathLike[str], username: str, password: str,
     None (and the failure is counted). ``lockouts`` is a :class:`Lockouts`, a path to
     its file, or None for the file beside the users file. A locked-out username is
     refused without looking at the password; ask ``lockouts.locked_until(username)``
-    to tell the user how long to wait."""
+    to tell the user how long to wait.
+
+    The attempt is counted before the password is checked (:meth:`Lockouts.begin_attempt`,
+    atomic with the lock test), so parallel attempts cannot check more than
+    ``max_failed`` passwords of one username; a right password then clears the count."""
     if not isinstance(lockouts, Lockouts):
         lockouts = Lockouts(lockouts) if lockouts is not None else Lockouts.beside(path)
     key = normalise_username(username)
-    if lockouts.is_locked(key):
+    entry = load_users(path).get(key) if _USERNAME.match(key) else None  # a broken file counts no attempt
+    if not lockouts.begin_attempt(key):
         return None
-    entry = load_users(path).get(key) if _USERNAME.match(key) else None
     stored = entry["password_hash"].encode("ascii", "replace") if entry else _dummy_hash()
     ok = _check(password, stored) and entry is not None
     if not ok:
-        lockouts.record_failure(key)
-        return None
+        return None  # already counted by begin_attempt
     lockouts.reset(key)
     return User(key, entry["name"], entry["organisation"], entry["role"])
 
