@@ -10,7 +10,6 @@ other pages read the registry by version, so a change shows there on the next re
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import date
 
 import folium
@@ -19,11 +18,12 @@ import streamlit as st
 from shapely.geometry import Point
 from streamlit_folium import st_folium
 
-from coverage import config
 from coverage.data import services as svc
-from coverage.registry import auth, store
+from coverage.registry import auth, edits, store, uploads
 from coverage.views import maps
+from coverage.views.history import history_lines
 from dashboard import ui
+from dashboard.service_form import form_choices, service_form
 
 _ = ui._
 
@@ -48,13 +48,7 @@ with st.sidebar:
 registry = ui.registry()
 data = ui.inputs()
 places = data.places
-TYPES = list(config.SERVICE_TYPES)
-PRECISIONS = list(config.LOCATION_PRECISIONS)
-CONFIDENCE = [""] + list(config.CONFIDENCE_LEVELS)
-DISTRICTS = data.districts[["district", "region"]].drop_duplicates().sort_values(["region", "district"])
-DISTRICT_REGION = dict(zip(DISTRICTS["district"], DISTRICTS["region"]))
-LON_RANGE = (config.TJ_BOUNDS["lon_min"], config.TJ_BOUNDS["lon_max"])
-LAT_RANGE = (config.TJ_BOUNDS["lat_min"], config.TJ_BOUNDS["lat_max"])
+CHOICES = form_choices(data.districts)
 
 
 def flash(kind: str, message: str) -> None:
@@ -91,12 +85,28 @@ def changed(after: str) -> None:
     st.rerun()
 
 
-def can_edit(owner: str) -> bool:
-    return user.is_admin or owner == user.organisation
+def shelter_notice(row: dict) -> None:
+    """Tell the user when a shelter marked not confidential is stored as confidential."""
+    if svc.confidentiality_notices(pd.DataFrame([row])):
+        flash("info", _("Shelters are always confidential; stored as confidential."))
 
 
-def text(value) -> str:
-    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+def upload_check(upload) -> uploads.CheckedUpload | svc.ServicesError:
+    """The check of an uploaded file, made once per file (by sha256) and per set of rows
+    to swap, and kept in the session, so reruns do not read and check it again."""
+    data = upload.getvalue()
+    digest = hashlib.sha256(data).hexdigest()
+    kept = st.session_state.get("staff_upload_check")
+    if kept is None or kept["digest"] != digest:
+        kept = st.session_state["staff_upload_check"] = {"digest": digest, "swaps": (), "checked_swaps": None}
+    if kept["checked_swaps"] != kept["swaps"]:
+        try:
+            kept["result"] = uploads.check_upload(data, upload.name, existing_ids=registry.ids(),
+                                                  swap_rows=kept["swaps"])
+        except svc.ServicesError as err:
+            kept["result"] = err
+        kept["checked_swaps"] = kept["swaps"]
+    return kept["result"]
 
 
 show_flash()
@@ -106,7 +116,7 @@ st.markdown(_("Signed in as **{name}** ({org}, {role}). {scope}").format(
     _("You may edit your organisation's services; other services are shown as the public sees them.")))
 
 view = registry.services_for(user, places, include_closed=True)
-view["editable"] = view["owner_org"].map(can_edit)
+view["editable"] = view["service_id"].isin(registry.editable_ids(user))
 editable = view[view["editable"]]
 
 tab_list, tab_add, tab_edit, tab_close, tab_upload, tab_export, tab_history = st.tabs([
@@ -167,58 +177,19 @@ with tab_add:
         st.session_state["staff_add_lon"] = round(float(last["lng"]), 5)
         st.session_state["staff_add_lat"] = round(float(last["lat"]), 5)
         inside = data.districts[data.districts.contains(Point(float(last["lng"]), float(last["lat"])))]
-        if len(inside) and inside.iloc[0]["district"] in DISTRICT_REGION:
+        if len(inside) and inside.iloc[0]["district"] in CHOICES.district_region:
             st.session_state["staff_add_district"] = inside.iloc[0]["district"]
         st.rerun()
 
-    with st.form("staff_add_form"):
-        c1, c2, c3 = st.columns(3)
-        new_type = c1.selectbox(_("Type"), TYPES, format_func=lambda t: ui.TYPE_LABELS.get(t, t), key="staff_add_type")
-        new_name = c2.text_input(_("Name"), key="staff_add_name")
-        new_id = c3.text_input(_("Service id (optional)"), key="staff_add_id",
-                               help=_("Letters, digits, '-', '_', '.'; left empty, one is made up for you."))
-        c1, c2, c3 = st.columns(3)
-        new_organisation = c1.text_input(_("Organisation (as published)"), key="staff_add_organisation")
-        new_org = c2.text_input(_("Short organisation name (for reach figures)"), key="staff_add_org")
-        new_town = c3.text_input(_("Town or village"), key="staff_add_town")
-        c1, c2, c3 = st.columns(3)
-        new_district = c1.selectbox(_("District"), list(DISTRICTS["district"]), key="staff_add_district",
-                                    format_func=lambda d: f"{d} ({DISTRICT_REGION.get(d, '')})")
-        new_lon = c2.number_input(_("Longitude"), min_value=LON_RANGE[0], max_value=LON_RANGE[1], value=None,
-                                  step=0.0001, format="%.5f", key="staff_add_lon")
-        new_lat = c3.number_input(_("Latitude"), min_value=LAT_RANGE[0], max_value=LAT_RANGE[1], value=None,
-                                  step=0.0001, format="%.5f", key="staff_add_lat")
-        c1, c2, c3 = st.columns(3)
-        new_precision = c1.selectbox(_("Location precision"), PRECISIONS, key="staff_add_precision")
-        new_confidential = c2.checkbox(_("Confidential (shelter: never shown exactly in public)"),
-                                       value=True, key="staff_add_confidential")
-        new_capacity = c3.text_input(_("Capacity (as published)"), key="staff_add_capacity")
-        c1, c2, c3 = st.columns(3)
-        new_source = c1.text_input(_("Source"), key="staff_add_source")
-        new_source_date = c2.text_input(_("Source date"), key="staff_add_source_date")
-        new_confidence = c3.selectbox(_("Confidence"), CONFIDENCE, key="staff_add_confidence")
-        c1, c2 = st.columns(2)
-        new_opened = c1.text_input(_("Opened (year)"), key="staff_add_opened")
-        new_address = c2.text_input(_("Address (staff only, never public)"), key="staff_add_address")
-        new_note = st.text_area(_("Note"), key="staff_add_note", height=68)
-        new_owner = user.organisation
-        if user.is_admin:
-            new_owner = st.text_input(_("Owner organisation key"), value=user.organisation, key="staff_add_owner")
-        add_clicked = st.form_submit_button(_("Add the service"), key="staff_add_submit", type="primary")
-    if add_clicked:
-        if new_lon is None or new_lat is None:
+    fields = service_form("staff_add_", user, CHOICES, submit_label=_("Add the service"),
+                          submit_key="staff_add_submit")
+    if fields is not None:
+        if fields["lon"] is None or fields["lat"] is None:
             st.error(_("Set the point: click the map or type longitude and latitude."))
         else:
-            service_id = new_id.strip() or f"{user.organisation.upper()}-{new_type.upper()}-" + \
-                hashlib.sha1(f"{new_name}{new_lon}{new_lat}{date.today()}".encode()).hexdigest()[:6].upper()
-            row = {
-                "service_id": service_id, "name": new_name, "organisation": new_organisation, "org": new_org,
-                "type": new_type, "town": new_town, "district": new_district,
-                "region": DISTRICT_REGION.get(new_district, ""), "lon": new_lon, "lat": new_lat,
-                "location_precision": new_precision, "confidential": new_confidential, "capacity": new_capacity,
-                "opened_year": new_opened, "source": new_source, "source_date": new_source_date,
-                "confidence": new_confidence, "note": new_note, "address": new_address, "owner_org": new_owner,
-            }
+            row = {**fields, "owner_org": fields.get("owner_org", user.organisation),
+                   "service_id": fields["service_id"].strip() or edits.new_service_id(
+                       user.organisation, fields["type"], fields["name"], fields["lon"], fields["lat"])}
             try:
                 stored = registry.add(row, user)
             except (svc.ServicesError, store.StoreError) as err:
@@ -227,6 +198,7 @@ with tab_add:
                 for key in ("staff_add_lon", "staff_add_lat", "staff_add_last_click", "staff_add_name",
                             "staff_add_id", "staff_add_address", "staff_add_note"):
                     st.session_state.pop(key, None)
+                shelter_notice(row)
                 changed(_("Added {sid} ({name}).").format(sid=stored["service_id"], name=stored["name"]))
 
 # --- edit -------------------------------------------------------------------------------------
@@ -241,50 +213,10 @@ with tab_edit:
         current = registry.get(sid)
         if current["closed_date"]:
             st.caption(_("Closed since {d}; reopen it on the Close / reopen tab.").format(d=current["closed_date"]))
-        k = f"staff_edit_{sid}_"
-        with st.form(f"staff_edit_form_{sid}"):
-            c1, c2, c3 = st.columns(3)
-            fields = {
-                "name": c1.text_input(_("Name"), current["name"], key=k + "name"),
-                "type": c2.selectbox(_("Type"), TYPES, index=TYPES.index(current["type"]),
-                                     format_func=lambda t: ui.TYPE_LABELS.get(t, t), key=k + "type"),
-                "organisation": c3.text_input(_("Organisation"), current["organisation"], key=k + "organisation"),
-            }
-            c1, c2, c3 = st.columns(3)
-            fields["org"] = c1.text_input(_("Short organisation name"), current["org"], key=k + "org")
-            fields["town"] = c2.text_input(_("Town or village"), current["town"], key=k + "town")
-            fields["district"] = c3.text_input(_("District"), current["district"], key=k + "district")
-            c1, c2, c3 = st.columns(3)
-            fields["region"] = c1.text_input(_("Region"), current["region"], key=k + "region")
-            fields["lon"] = c2.number_input(_("Longitude"), LON_RANGE[0], LON_RANGE[1], float(current["lon"]),
-                                            step=0.0001, format="%.5f", key=k + "lon")
-            fields["lat"] = c3.number_input(_("Latitude"), LAT_RANGE[0], LAT_RANGE[1], float(current["lat"]),
-                                            step=0.0001, format="%.5f", key=k + "lat")
-            c1, c2, c3 = st.columns(3)
-            fields["location_precision"] = c1.selectbox(
-                _("Location precision"), PRECISIONS, index=PRECISIONS.index(current["location_precision"]),
-                key=k + "precision")
-            fields["confidential"] = c2.checkbox(_("Confidential"), bool(current["confidential"]),
-                                                 key=k + "confidential")
-            fields["capacity"] = c3.text_input(_("Capacity"), current["capacity"], key=k + "capacity")
-            c1, c2, c3 = st.columns(3)
-            fields["source"] = c1.text_input(_("Source"), current["source"], key=k + "source")
-            fields["source_date"] = c2.text_input(_("Source date"), current["source_date"], key=k + "source_date")
-            fields["confidence"] = c3.selectbox(
-                _("Confidence"), CONFIDENCE,
-                index=CONFIDENCE.index(current["confidence"]) if current["confidence"] in CONFIDENCE else 0,
-                key=k + "confidence")
-            c1, c2 = st.columns(2)
-            fields["opened_year"] = c1.text_input(_("Opened (year)"), current["opened_year"], key=k + "opened")
-            fields["address"] = c2.text_input(_("Address (staff only)"), current["address"], key=k + "address")
-            fields["note"] = st.text_area(_("Note"), current["note"], key=k + "note", height=68)
-            if user.is_admin:
-                fields["owner_org"] = st.text_input(_("Owner organisation key"), current["owner_org"],
-                                                    key=k + "owner")
-            save = st.form_submit_button(_("Save changes"), key="staff_edit_submit", type="primary")
-        if save:
-            changes = {c: v for c, v in fields.items()
-                       if (float(v) != float(current[c]) if c in ("lon", "lat") else v != current[c])}
+        fields = service_form(f"staff_edit_{sid}_", user, CHOICES, current=current,
+                              submit_label=_("Save changes"), submit_key="staff_edit_submit")
+        if fields is not None:
+            changes = edits.changed_fields(current, fields)
             if not changes:
                 st.info(_("Nothing changed."))
             else:
@@ -293,6 +225,7 @@ with tab_edit:
                 except (svc.ServicesError, store.StoreError) as err:
                     show_error(err, _("The changes were not saved"))
                 else:
+                    shelter_notice({**current, **fields})
                     changed(_("Saved {sid}: {fields}.").format(sid=sid, fields=", ".join(sorted(changes))))
 
 # --- close / reopen ---------------------------------------------------------------------------
@@ -349,52 +282,46 @@ with tab_upload:
     uploader_key = f"staff_upload_{st.session_state.get('staff_upload_round', 0)}"
     upload = st.file_uploader(_("Services file"), type=["csv", "xlsx", "geojson", "json"], key=uploader_key)
     if upload is not None:
-        raw = upload.getvalue()
-        digest = hashlib.sha256(raw).hexdigest()
-        swaps: set[int] = st.session_state.setdefault("staff_upload_swaps", {}).setdefault(digest, set())
-        try:
-            frame, first_row = svc.read_table(raw, upload.name)
-            frame = frame.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
-            if swaps and {"lon", "lat"} <= set(frame.columns):
-                rows = [i for i in sorted(swaps) if i in frame.index]
-                frame.loc[rows, ["lon", "lat"]] = frame.loc[rows, ["lat", "lon"]].to_numpy()
-                st.info(_("Latitude and longitude swapped in row(s) {rows}.").format(
-                    rows=", ".join(str(i + first_row) for i in rows)))
-            checked = svc.validate_services(frame, upload.name, first_row=first_row, existing_ids=registry.ids())
-        except svc.ServicesError as err:
+        checked = upload_check(upload)
+        swaps = st.session_state["staff_upload_check"]["swaps"]
+        if swaps:
+            st.info(_("Latitude and longitude swapped in row(s) {rows}.").format(rows=", ".join(map(str, swaps))))
+        if isinstance(checked, svc.ServicesError):
             st.error(_("{file}: {n} problem(s). Fix them in the file and upload it again; nothing was imported.")
-                     .format(file=upload.name, n=len(err.problems)))
-            st.dataframe(problems_table(err), hide_index=True, width="stretch", key="staff_upload_report")
-            swapped = sorted({p.row - first_row for p in err.problems
-                              if p.column == "lat/lon" and "swapped" in p.message})
-            if swapped and st.button(
+                     .format(file=upload.name, n=len(checked.problems)))
+            st.dataframe(problems_table(checked), hide_index=True, width="stretch", key="staff_upload_report")
+            swappable = uploads.swappable_rows(checked)
+            if swappable and st.button(
                     _("Swap latitude and longitude in row(s) {rows} and check again").format(
-                        rows=", ".join(str(i + first_row) for i in swapped)),
+                        rows=", ".join(map(str, swappable))),
                     key="staff_upload_swap"):
-                swaps.update(swapped)
+                st.session_state["staff_upload_check"]["swaps"] = tuple(sorted(set(swaps) | set(swappable)))
                 st.rerun()
         else:
+            table = checked.table
             st.success(_("{file}: all {n} rows are valid. Check the preview, then confirm.").format(
-                file=upload.name, n=len(checked)))
-            preview = pd.DataFrame(checked.drop(columns="geometry"))
+                file=upload.name, n=len(table)))
+            for notice in checked.notices:
+                st.info(_("row {row}: {message}").format(row=notice.row, message=notice.message))
+            preview = pd.DataFrame(table.drop(columns="geometry"))
             st.dataframe(preview[["service_id", "name", "type", "organisation", "town", "district", "lon", "lat",
                                   "location_precision", "confidential"]],
                          hide_index=True, width="stretch", key="staff_upload_preview")
             preview_map = maps.base_map(tiles=ui.tiles_default())
-            maps.add_services(preview_map, checked)
-            minx, miny, maxx, maxy = checked.total_bounds
+            maps.add_services(preview_map, table)
+            minx, miny, maxx, maxy = table.total_bounds
             preview_map.fit_bounds([(miny, minx), (maxy, maxx)], max_zoom=11)
             st_folium(preview_map, height=320, use_container_width=True, returned_objects=[],
                       key="staff_upload_map")
-            if st.button(_("Confirm: import {n} services").format(n=len(checked)), key="staff_upload_confirm",
+            if st.button(_("Confirm: import {n} services").format(n=len(table)), key="staff_upload_confirm",
                          type="primary"):
                 try:
-                    count = registry.import_rows(checked, user, source_name=upload.name, first_row=first_row)
+                    count = registry.import_rows(table, user, source_name=upload.name, first_row=checked.first_row)
                 except (svc.ServicesError, store.StoreError) as err:
                     show_error(err, _("Nothing was imported"))
                 else:
                     st.session_state["staff_upload_round"] = st.session_state.get("staff_upload_round", 0) + 1
-                    st.session_state.pop("staff_upload_swaps", None)
+                    st.session_state.pop("staff_upload_check", None)
                     changed(_("Imported {n} services from {file}.").format(n=count, file=upload.name))
 
 # --- export -----------------------------------------------------------------------------------
@@ -431,28 +358,8 @@ with tab_export:
 # --- history ----------------------------------------------------------------------------------
 
 
-def history_lines(history: pd.DataFrame) -> pd.DataFrame:
-    """One line per changed field: when, who, service, action, field, old → new."""
-    lines = []
-    for row in history.itertuples(index=False):
-        old = json.loads(row.old_values) if row.old_values else {}
-        new = json.loads(row.new_values) if row.new_values else {}
-        base = {"when (UTC)": row.changed_at.replace("T", " ").rstrip("Z")[:19], "who": row.changed_by,
-                "service_id": row.service_id, "action": row.action}
-        if row.action in ("seed", "create", "import"):
-            lines.append({**base, "field": "", "old": "",
-                          "new": f"{new.get('name', '')} ({new.get('type', '')}), {new.get('town', '')} "
-                                 f"[{new.get('lon', '')}, {new.get('lat', '')}]"})
-        else:
-            for field in sorted(set(old) | set(new)):
-                lines.append({**base, "field": field, "old": text(old.get(field)), "new": text(new.get(field))})
-    return pd.DataFrame(lines, columns=["when (UTC)", "who", "service_id", "action", "field", "old", "new"])
-
-
 with tab_history:
-    history = registry.history()
-    if not user.is_admin:
-        history = history[history["service_id"].isin(set(editable["service_id"]))]
+    history = registry.history(user)
     st.caption(_("Every change, newest first: who, when, and each field's old → new value. "
                  "{scope}").format(scope=_("All services.") if user.is_admin else
                                    _("Your organisation's services only.")))

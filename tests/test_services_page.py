@@ -129,7 +129,7 @@ def test_add_a_service_through_the_form_then_edit_it(staff_env):
     table = at.dataframe[0].value.set_index("service_id")
     assert table.loc["KHT-GHM-SSW9", "name"] == "Ghamkhori support service Jomi"
     assert table.loc["KHT-GHM-SSW9", "owner_org"] == "ghamkhori"
-    history = staff_env.history("KHT-GHM-SSW9")
+    history = staff_env.history("test", service_id="KHT-GHM-SSW9")
     assert list(history["action"]) == ["create"] and list(history["changed_by"]) == ["ana.k"]
     row = staff_env.get("KHT-GHM-SSW9")
     assert (row["lon"], row["lat"], row["region"]) == (68.6811, 37.7432, "Khatlon")
@@ -140,7 +140,7 @@ def test_add_a_service_through_the_form_then_edit_it(staff_env):
     at.button(key="staff_edit_submit").click().run()
     _ok(at)
     assert "Saved KHT-GHM-SSW9: capacity" in _messages(at)
-    last = staff_env.history("KHT-GHM-SSW9").iloc[-1]
+    last = staff_env.history("test", service_id="KHT-GHM-SSW9").iloc[-1]
     assert last["action"] == "update" and '"20 women"' in last["new_values"]
     lines = _frame(at, "when (UTC)", "who", "service_id", "action", "field", "old", "new")
     assert ((lines["service_id"] == "KHT-GHM-SSW9") & (lines["field"] == "capacity")
@@ -178,7 +178,7 @@ def test_close_and_reopen(staff_env):
     at.button(key="staff_reopen_button").click().run()
     _ok(at)
     assert staff_env.get(target)["closed_date"] == ""
-    assert [a for a in staff_env.history(target)["action"]][-2:] == ["close", "reopen"]
+    assert [a for a in staff_env.history("test", service_id=target)["action"]][-2:] == ["close", "reopen"]
 
 
 def test_a_bad_upload_is_reported_row_by_row_and_changes_nothing(staff_env):
@@ -229,7 +229,7 @@ def test_a_good_upload_is_previewed_then_imported_on_confirm(staff_env):
     assert {"KHT-GHM-N1", "KHT-GHM-N2"} <= staff_env.ids()
     assert staff_env.get("KHT-GHM-N2")["lat"] == 37.91
     assert staff_env.get("KHT-GHM-N1")["owner_org"] == "ghamkhori"
-    assert set(staff_env.history("KHT-GHM-N1")["action"]) == {"import"}
+    assert set(staff_env.history("test", service_id="KHT-GHM-N1")["action"]) == {"import"}
     assert "KHT-GHM-N1" in set(at.dataframe[0].value["service_id"])
     assert not at.file_uploader[0].value  # a fresh uploader for the next file
 

@@ -147,7 +147,7 @@ def test_created_store_is_a_geopackage_seeded_from_the_shipped_list(store):
     assert owners["KHT-GHM-SH1"] == "ghamkhori" and owners["KHT-POL-KUL"] == config.DEFAULT_OWNER_ORG
     for column in ("lon", "lat", "type", "confidential", "name"):
         assert table[column].tolist() == shipped[column].tolist(), column
-    history = store.history()
+    history = store.history("test")
     assert len(history) == len(shipped) and set(history["action"]) == {"seed"}
 
 
@@ -188,7 +188,7 @@ def lifecycle(store) -> None:
     """Through the store's API, whatever the database: add a confidential service,
     update it (and a no-op update), close it, reopen it; check the rows and that the
     history holds exactly those four changes with their old and new values."""
-    n_seed = len(store.history())
+    n_seed = len(store.history("test"))
     added = store.add(shelter_row(), "alice")
     assert added["address"] == ADDRESS and added["lon"] == EXACT_LON and added["confidential"] is True
     assert added["owner_org"] == config.DEFAULT_OWNER_ORG
@@ -208,7 +208,7 @@ def lifecycle(store) -> None:
     with pytest.raises(StoreError, match="not closed"):
         store.reopen("TEST-SH-EXACT", "dave")
 
-    history = store.history("TEST-SH-EXACT")
+    history = store.history("test", service_id="TEST-SH-EXACT")
     assert history["action"].tolist() == ["create", "update", "close", "reopen"]
     assert history["changed_by"].tolist() == ["alice", "bob", "carol", "dave"]
     assert all(str(t).endswith("Z") and "T" in str(t) for t in history["changed_at"])
@@ -216,7 +216,7 @@ def lifecycle(store) -> None:
     assert json.loads(upd["old_values"]) == {"capacity": "", "address": ADDRESS}
     assert json.loads(upd["new_values"]) == {"capacity": "8 women", "address": "elsewhere"}
     assert history.iloc[0]["old_values"] is None
-    assert len(store.history()) == n_seed + 4
+    assert len(store.history("test")) == n_seed + 4
 
 
 def test_add_update_close_reopen_keep_history_and_never_delete(store):
@@ -300,7 +300,7 @@ def test_staff_edit_only_their_own_organisations_rows(store):
     with pytest.raises(PermissionDenied):
         store.import_rows(foreign, nk)
     assert store.add(shelter_row(), nk)["owner_org"] == "najoti-kudakon"
-    assert store.history("TEST-SH-EXACT")["changed_by"].tolist() == ["nk.staff"]
+    assert store.history("test", service_id="TEST-SH-EXACT")["changed_by"].tolist() == ["nk.staff"]
     admin = FakeUser("root", "project", "admin")
     store.update("SGH-GUL-SH1", {"capacity": "2"}, admin)
 
@@ -410,7 +410,7 @@ def test_there_are_at_least_twenty_bad_uploads():
 def test_a_bad_upload_is_refused_and_leaves_the_store_byte_for_byte_unchanged(store, name, filename, data,
                                                                                expected):
     before = digest(store.path)
-    n_history = len(store.history())
+    n_history = len(store.history("test"))
     with pytest.raises(ServicesError) as err:
         store.import_bytes(data, filename, FakeUser("nk.staff", "najoti-kudakon"))
     message = str(err.value)
@@ -419,7 +419,7 @@ def test_a_bad_upload_is_refused_and_leaves_the_store_byte_for_byte_unchanged(st
         assert part in message, (part, message)
     assert err.value.problems
     assert digest(store.path) == before
-    assert len(store.history()) == n_history
+    assert len(store.history("test")) == n_history
     assert integrity(store.path) == "ok"
 
 
@@ -429,7 +429,7 @@ def test_a_good_upload_is_imported_in_one_go_with_history(store):
     assert store.import_bytes(data, "three.csv", user) == 3
     table = store.services().set_index("service_id")
     assert set(table.loc[["UP-0", "UP-1", "UP-2"], "owner_org"]) == {"najoti-kudakon"}
-    history = store.history()
+    history = store.history("test")
     assert history[history["action"] == "import"]["service_id"].tolist() == ["UP-0", "UP-1", "UP-2"]
     # The same file again collides with what it added: refused, nothing changes.
     before = digest(store.path)
@@ -460,7 +460,7 @@ def hammer(store, open_copy, n_threads: int, n_updates: int, imports: int = 0, p
     one row each, add a service and import ``imports`` rows, while a reader checks
     that ids stay unique. Asserts that no update was lost and every change has exactly
     one history row; returns the number of changes made."""
-    n_before = len(store.history())
+    n_before = len(store.history("test"))
     errors: list[BaseException] = []
     stop = threading.Event()
 
@@ -496,8 +496,8 @@ def hammer(store, open_copy, n_threads: int, n_updates: int, imports: int = 0, p
     assert not errors, errors
 
     n_changes = n_threads * (2 * n_updates + 1 + imports)
-    assert len(store.history()) == n_before + n_changes
-    shared = store.history("SGH-GUL-CC1")
+    assert len(store.history("test")) == n_before + n_changes
+    shared = store.history("test", service_id="SGH-GUL-CC1")
     updates = shared[shared["action"] == "update"]
     assert len(updates) == n_threads * n_updates
     # Serialised: each update's old value is the previous update's new value.
@@ -507,7 +507,7 @@ def hammer(store, open_copy, n_threads: int, n_updates: int, imports: int = 0, p
     assert store.get("SGH-GUL-CC1")["capacity"] == news[-1]
     for t, sid in enumerate(OWN_ROWS[:n_threads]):
         assert store.get(sid)["note"] == f"n{t}-{n_updates - 1}"
-        assert (store.history(sid)["action"] == "update").sum() == n_updates
+        assert (store.history("test", service_id=sid)["action"] == "update").sum() == n_updates
     added = {f"CONC-{t}" for t in range(n_threads)} | {f"CONC-{t}-{k}" for t in range(n_threads)
                                                        for k in range(imports)}
     assert added <= store.ids()
@@ -561,16 +561,16 @@ def crash_writer(script_and_args: list[str], how: str, while_written=None) -> No
 @pytest.mark.parametrize("mode", ["exit", "sigkill"])
 def test_a_process_killed_mid_write_leaves_the_store_consistent(store, mode):
     before_row = store.get("SGH-GUL-CC1")
-    n_history = len(store.history())
+    n_history = len(store.history("test"))
     crash_writer([CRASHING_WRITER, str(store.path), mode], mode)
 
     assert integrity(store.path) == "ok"
     after_row = store.get("SGH-GUL-CC1")
     assert after_row == before_row
-    assert len(store.history()) == n_history
+    assert len(store.history("test")) == n_history
     # The lock died with the process: the next writer gets in at once.
     store.update("SGH-GUL-CC1", {"capacity": "after the crash"}, "bob")
-    assert store.history("SGH-GUL-CC1")["action"].tolist()[-1] == "update"
+    assert store.history("test", service_id="SGH-GUL-CC1")["action"].tolist()[-1] == "update"
     assert integrity(store.path) == "ok"
 
 
@@ -706,4 +706,4 @@ def test_open_or_create_keeps_an_existing_store(store):
     store.update("SGH-GUL-CC1", {"capacity": "kept"}, "bob")
     again = ServiceStore.open_or_create(store.path)
     assert again.get("SGH-GUL-CC1")["capacity"] == "kept"
-    assert len(again.history()) == len(store.history())
+    assert len(again.history("test")) == len(store.history("test"))

@@ -176,7 +176,7 @@ def test_created_and_seeded_like_the_geopackage(store, database, tmp_path, monke
     pd.testing.assert_frame_equal(pd.DataFrame(ours.drop(columns="geometry")),
                                   pd.DataFrame(theirs.drop(columns="geometry")))
     assert ours.geometry.geom_equals(theirs.geometry).all() and ours.crs == theirs.crs
-    assert len(store.history()) == len(gpkg.history()) == n
+    assert len(store.history("test")) == len(gpkg.history("test")) == n
 
     # A GIS client reads the table as a point layer in EPSG:4326 (geopandas' PostGIS reader).
     with psycopg.connect(database) as con, warnings.catch_warnings():
@@ -191,7 +191,7 @@ def test_created_and_seeded_like_the_geopackage(store, database, tmp_path, monke
     monkeypatch.setenv("COVERAGE_STORE", database)
     again = open_store()
     assert isinstance(again, PostgisServiceStore)
-    assert again.get("SGH-GUL-CC1")["capacity"] == "kept" and len(again.history()) == n + 1
+    assert again.get("SGH-GUL-CC1")["capacity"] == "kept" and len(again.history("test")) == n + 1
 
 
 def test_processes_starting_at_once_seed_only_once(database):
@@ -222,7 +222,7 @@ def test_after_creation_select_insert_update_rights_are_enough(store, database, 
     editor = open_store(f"postgresql://registry_editor@127.0.0.1:{cluster.port}/{name}")
     editor.add(shelter_row(), "alice")
     editor.update("TEST-SH-EXACT", {"capacity": "4"}, "alice")
-    assert editor.history("TEST-SH-EXACT")["action"].tolist() == ["create", "update"]
+    assert editor.history("test", service_id="TEST-SH-EXACT")["action"].tolist() == ["create", "update"]
 
 
 def test_a_database_that_is_not_a_registry_is_refused(database):
@@ -254,7 +254,7 @@ def test_add_update_close_reopen_keep_history_and_never_delete(store, database):
     store.update("TEST-SH-EXACT", {"lon": "69.7", "lat": 40.1}, "bob")
     assert sql(database, "SELECT ST_X(geom), ST_Y(geom) FROM services WHERE service_id = 'TEST-SH-EXACT'") \
         == [(69.7, 40.1)]
-    assert store.history("TEST-SH-EXACT")["action"].tolist() == ["create", "update", "close", "reopen", "update"]
+    assert store.history("test", service_id="TEST-SH-EXACT")["action"].tolist() == ["create", "update", "close", "reopen", "update"]
     with pytest.raises(ServicesError, match="already used"):
         store.add(shelter_row(), "alice")
 
@@ -315,7 +315,7 @@ def test_a_good_upload_is_imported_in_one_go_and_rechecked_inside_the_transactio
     user = FakeUser("nk.staff", "najoti-kudakon")
     data = csv_bytes([good_row(service_id=f"UP-{i}") for i in range(3)])
     assert store.import_bytes(data, "three.csv", user) == 3
-    history = store.history()
+    history = store.history("test")
     assert history[history["action"] == "import"]["service_id"].tolist() == ["UP-0", "UP-1", "UP-2"]
     assert set(store.services().set_index("service_id").loc[["UP-0", "UP-1", "UP-2"], "owner_org"]) \
         == {"najoti-kudakon"}
@@ -403,7 +403,7 @@ def test_a_process_killed_mid_write_leaves_all_or_nothing(store, database, tmp_p
     assert dump(database, sequences=False) == before
     # The lock died with the connection: the next writer gets in (well within 5 s).
     PostgisServiceStore(database, busy_timeout_ms=5000).update("SGH-GUL-CC1", {"capacity": "after"}, "bob")
-    assert store.history("SGH-GUL-CC1")["changed_by"].tolist()[-1] == "bob"
+    assert store.history("test", service_id="SGH-GUL-CC1")["changed_by"].tolist()[-1] == "bob"
     assert not {"CRASH-0", "CRASH-1", "CRASH-2"} & store.ids()
 
 

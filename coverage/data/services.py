@@ -167,6 +167,22 @@ def _confidential_rows(frame: pd.DataFrame) -> pd.Series:
     return pd.Series(flagged | shelter, index=frame.index).astype(bool)
 
 
+SHELTER_NOTICE = "shelters are always confidential; stored as confidential"
+
+
+def confidentiality_notices(frame: pd.DataFrame, first_row: int = 2) -> list[Problem]:
+    """One notice per shelter whose ``confidential`` flag says false: every shelter is
+    stored (and published) as confidential whatever the flag says (see
+    :func:`validate_services`). ``first_row`` as there; rows are the user's file lines."""
+    if "type" not in frame or "confidential" not in frame:
+        return []
+    frame = frame.reset_index(drop=True)
+    flag = frame["confidential"].map(lambda v: str(v).strip().lower() in _TRUE if not isinstance(v, bool) else v)
+    shelter = frame["type"].astype(str).str.strip().str.lower().eq("shelter")
+    ids = frame["service_id"].astype(str).str.strip() if "service_id" in frame else pd.Series("", index=frame.index)
+    return [Problem(int(i) + first_row, "confidential", SHELTER_NOTICE, ids[i]) for i in frame.index[shelter & ~flag]]
+
+
 def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[tuple[int, str, str]], np.ndarray, np.ndarray]:
     lon = pd.to_numeric(frame["lon"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
     lat = pd.to_numeric(frame["lat"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
@@ -213,7 +229,9 @@ def validate_services(
 
     ``first_row`` is the file line of the first data row, so messages name the row a
     user sees in their editor. ``existing_ids`` are ids already in the store: a new
-    row may not reuse one. Raises :class:`ServicesError` listing every problem.
+    row may not reuse one. Every shelter comes back ``confidential=True`` whatever its
+    flag said (:func:`confidentiality_notices` names such rows for the user). Raises
+    :class:`ServicesError` listing every problem.
     """
     if frame.empty and len(frame.columns) == 0:
         raise ServicesError(source_name, [Problem(0, "", "the file is empty")])
@@ -249,7 +267,7 @@ def validate_services(
         service_id=ids,
         type=frame["type"].str.strip(),
         location_precision=frame["location_precision"].str.strip(),
-        confidential=frame["confidential"].str.strip().str.lower().isin(_TRUE),
+        confidential=_confidential_rows(frame),  # every shelter, whatever its flag says
         lon=lon,
         lat=lat,
     )

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,6 +28,9 @@ import pandas as pd
 from coverage import config
 from coverage.data import services as svc
 from coverage.errors import PermissionDenied, StoreError, UnknownService
+from coverage.registry.permissions import Actor, can_edit, editable
+from coverage.registry.permissions import actor as _actor
+from coverage.registry.uploads import check_upload
 from coverage.views import privacy
 
 LAYER = "services"
@@ -43,12 +46,6 @@ EXPORT_FORMATS: tuple[str, ...] = ("csv", "geojson", "gpkg")
 SRS_ID = 4326
 _ORG_KEY = re.compile(config.ORG_KEY_PATTERN)
 _URL = re.compile(r"^[a-z][a-z0-9+.\-]*://", re.IGNORECASE)
-
-
-class Actor(Protocol):
-    username: str
-    organisation: str
-    role: str
 
 
 # --- where the store lives ---------------------------------------------------------------
@@ -121,20 +118,6 @@ def store_column_defs(types: Mapping[str, str]) -> list[str]:
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def _actor(user: str | Actor) -> tuple[str, str | None, bool]:
-    """(username, organisation or None, has full rights)."""
-    if isinstance(user, str):
-        name = user.strip()
-        if not name:
-            raise StoreError("every change needs the name of who made it")
-        return name, None, True
-    username = str(getattr(user, "username", "")).strip()
-    if not username:
-        raise StoreError("every change needs the name of who made it")
-    role = str(getattr(user, "role", "staff"))
-    return username, str(getattr(user, "organisation", "")), role == "admin"
 
 
 def _as_text(value: Any) -> str:
@@ -270,17 +253,31 @@ class BaseServiceStore(ABC):
         with self._read() as tx:
             return _get(tx, service_id)
 
-    def history(self, service_id: str | None = None) -> pd.DataFrame:
-        """The edit history, oldest first; ``old_values``/``new_values`` are JSON text.
-        Holds exact points and addresses: staff only."""
+    def history(self, user: str | Actor, *, service_id: str | None = None) -> pd.DataFrame:
+        """The edit history ``user`` may see, oldest first (columns
+        :data:`HISTORY_COLUMNS`; ``old_values``/``new_values`` are JSON text): admins and
+        plain-string callers every service's, staff the history of the services their
+        organisation owns now. ``service_id``: that service's only. Holds exact points
+        and addresses: staff only."""
+        _, organisation, full = _actor(user)
         sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {HISTORY}"
-        params: tuple = ()
+        where, params = [], []
         if service_id is not None:
-            sql += " WHERE service_id = ?"
-            params = (service_id,)
+            where.append("service_id = ?")
+            params.append(str(service_id))
+        if not full:
+            where.append(f"service_id IN (SELECT service_id FROM {LAYER} WHERE owner_org = ?)")
+            params.append(organisation)
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         with self._read() as tx:
             rows = tx.execute(sql + " ORDER BY id", params).fetchall()
         return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS), dtype=object)
+
+    def editable_ids(self, user: str | Actor) -> set[str]:
+        """Ids of the services (open or closed) ``user`` may change (:func:`can_edit`)."""
+        frame = self.services(include_closed=True)
+        return set(frame.loc[editable(user, frame), "service_id"])
 
     def services_for(self, user: str | Actor, places: gpd.GeoDataFrame | None = None,
                      include_closed: bool = False) -> gpd.GeoDataFrame:
@@ -320,7 +317,7 @@ class BaseServiceStore(ABC):
         username, organisation, full = _actor(user)
         record = dict(row)
         record["owner_org"] = _as_text(record.get("owner_org")) or organisation or config.DEFAULT_OWNER_ORG
-        if not full and record["owner_org"] != organisation:
+        if not can_edit(user, record):
             raise PermissionDenied(f"{username} may add services only for {organisation}")
         with self._write() as tx:
             (stored,) = _checked([record], "new service", _ids(tx), first_row=1)
@@ -367,7 +364,7 @@ class BaseServiceStore(ABC):
         username, organisation, full = _actor(user)
         with self._write() as tx:
             current = _get(tx, service_id)
-            if not full and current["owner_org"] != organisation:
+            if not can_edit(user, current):
                 raise PermissionDenied(f"{service_id} belongs to {current['owner_org']}; "
                                        f"{username} ({organisation}) may not change it")
             if not full and "owner_org" in changes and _as_text(changes["owner_org"]) != current["owner_org"]:
@@ -418,14 +415,14 @@ class BaseServiceStore(ABC):
             tx.touch(now)
         return len(stored)
 
-    def import_bytes(self, data: bytes, filename: str, user: str | Actor) -> int:
-        """An uploaded CSV/XLSX/GeoJSON file → validated (``services.read_services``,
-        ids may not collide with the registry) → imported. Raises ``ServicesError``
-        naming every bad row before any write starts: a rejected file changes nothing."""
+    def import_bytes(self, data: bytes, filename: str, user: str | Actor, *, swap_rows: Iterable[int] = ()) -> int:
+        """An uploaded CSV/XLSX/GeoJSON file → checked (:func:`uploads.check_upload`:
+        ids may not collide with the registry, ``swap_rows`` get lat/lon swapped) →
+        imported. Raises ``ServicesError`` naming every bad row before any write
+        starts: a rejected file changes nothing."""
         _actor(user)
-        table, first_row = svc.read_table(data, filename)
-        validated = svc.validate_services(table, filename, first_row=first_row, existing_ids=self.ids())
-        return self.import_rows(validated, user, source_name=filename, first_row=first_row)
+        checked = check_upload(data, filename, existing_ids=self.ids(), swap_rows=swap_rows)
+        return self.import_rows(checked.table, user, source_name=filename, first_row=checked.first_row)
 
     # -- exporting ----------------------------------------------------------------------
 
@@ -461,7 +458,8 @@ def _select() -> str:
 
 def _row_dict(row: tuple) -> dict[str, Any]:
     record = dict(zip(STORE_COLUMNS + ("updated_at",), row))
-    record["confidential"] = bool(record["confidential"])
+    # Every shelter is confidential, also a row stored before validation said so.
+    record["confidential"] = bool(record["confidential"]) or str(record["type"]).strip().lower() == "shelter"
     record["lon"] = float(record["lon"])
     record["lat"] = float(record["lat"])
     return record

@@ -1,0 +1,39 @@
+"""What a staff form's values become: a new service id, and the fields that changed."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import pandas as pd
+
+COORDINATE_COLUMNS: tuple[str, ...] = ("lon", "lat")
+
+
+def new_service_id(organisation: str, service_type: str, name: str, lon: float, lat: float,
+                   *, day: date | None = None) -> str:
+    """An id for a new service when staff leave it empty: ``ORG-TYPE-XXXXXX``, the
+    organisation key and type upper-cased, then six hex digits of a hash of the name,
+    point (WGS 84 degrees) and ``day`` (default today), so two services added the same
+    day at the same point with the same name get the same id and the second is refused
+    as a duplicate."""
+    day = date.today() if day is None else day
+    digest = hashlib.sha1(f"{name}{lon}{lat}{day}".encode()).hexdigest()[:6].upper()
+    return f"{str(organisation).upper()}-{str(service_type).upper()}-{digest}"
+
+
+def changed_fields(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
+    """The entries of ``fields`` whose value differs from ``current``; coordinates are
+    compared as numbers (``69.7`` equals ``69.70``)."""
+    out = {}
+    for column, value in fields.items():
+        before = current.get(column)
+        if column in COORDINATE_COLUMNS:
+            same = before is not None and not pd.isna(before) and float(value) == float(before)
+        else:
+            same = value == before
+        if not same:
+            out[column] = value
+    return out

@@ -1,0 +1,41 @@
+"""The registry's edit history as lines a person reads: one line per changed field.
+
+Staff output only: the lines hold exact points and addresses, so they are shown only
+to a signed-in user, from :meth:`BaseServiceStore.history` for that user.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pandas as pd
+
+LINE_COLUMNS: tuple[str, ...] = ("when (UTC)", "who", "service_id", "action", "field", "old", "new")
+WHOLE_ROW_ACTIONS: tuple[str, ...] = ("seed", "create", "import")
+
+
+def cell_text(value: Any) -> str:
+    """A history value as text: empty for None and NaN."""
+    return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def history_lines(history: pd.DataFrame) -> pd.DataFrame:
+    """Lines of :data:`LINE_COLUMNS` from history rows (``HISTORY_COLUMNS``), in their
+    order: for a new service (seed, create, import) one line naming it, its type, town
+    and point (WGS 84 lon, lat); for any other change one line per field, old → new."""
+    lines = []
+    for row in history.itertuples(index=False):
+        old = json.loads(row.old_values) if row.old_values else {}
+        new = json.loads(row.new_values) if row.new_values else {}
+        base = {"when (UTC)": str(row.changed_at).replace("T", " ").rstrip("Z")[:19], "who": row.changed_by,
+                "service_id": row.service_id, "action": row.action}
+        if row.action in WHOLE_ROW_ACTIONS:
+            lines.append({**base, "field": "", "old": "",
+                          "new": f"{new.get('name', '')} ({new.get('type', '')}), {new.get('town', '')} "
+                                 f"[{new.get('lon', '')}, {new.get('lat', '')}]"})
+        else:
+            for field in sorted(set(old) | set(new)):
+                lines.append({**base, "field": field, "old": cell_text(old.get(field)),
+                              "new": cell_text(new.get(field))})
+    return pd.DataFrame(lines, columns=list(LINE_COLUMNS))
