@@ -9,12 +9,14 @@ communities/communities.gpkg, health/health_facilities.gpkg, manifest.json).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import os
 import subprocess
 import sys
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -251,3 +253,249 @@ def wait_idle(page, timeout_s: float = 90.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError(f"Streamlit still running after {timeout_s:.0f} s")
+
+
+# --- the registry on both back-ends (as geopandas parametrises its I/O engines) --------------
+
+PG_BIN = Path(os.environ.get("COVERAGE_PG_BIN", "/usr/lib/postgresql/15/bin"))
+POSTGIS_CONTROL = Path(os.environ.get("COVERAGE_POSTGIS_CONTROL",
+                                      "/usr/share/postgresql/15/extension/postgis.control"))
+PG_TEMPLATE_DB = "registry_template"
+REGISTRY_BACKENDS = ["gpkg", "postgis"]
+
+
+@dataclass(frozen=True)
+class Cluster:
+    port: int
+    admin_url: str
+
+    def url(self, database: str, password: str = "") -> str:
+        secret = f":{password}" if password else ""
+        return f"postgresql://postgres{secret}@127.0.0.1:{self.port}/{database}"
+
+
+def _run(cmd: list[str]) -> None:
+    import subprocess
+
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{done.stdout}\n{done.stderr}")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    """A PostgreSQL 15 cluster in a temporary folder (trust auth, 127.0.0.1 on a free
+    port), with a template database holding PostGIS; stopped and removed at the end.
+    Without PostgreSQL + PostGIS: fails in CI, skips elsewhere."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    missing = [str(p) for p in (PG_BIN / "initdb", PG_BIN / "pg_ctl", POSTGIS_CONTROL) if not p.exists()]
+    require(not missing, f"PostgreSQL 15 + PostGIS not installed ({', '.join(missing)} missing); "
+                         "run: bash scripts/setup.sh --postgis")
+    import psycopg
+
+    # PostgreSQL refuses to run as root: run its programs as the postgres user then.
+    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    base = Path(tempfile.mkdtemp(prefix="coverage-pg-"))
+    if as_pg:
+        shutil.chown(base, "postgres", "postgres")
+    data, port = base / "data", _free_port()
+    options = (f"-k {base} -p {port} -c listen_addresses=127.0.0.1 "
+               "-c fsync=off -c full_page_writes=off -c synchronous_commit=off")  # throwaway: speed over safety
+    try:
+        _run(as_pg + [str(PG_BIN / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
+                      "-E", "UTF8", "--locale=C", "--no-sync"])
+        _run(as_pg + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-l", str(base / "server.log"), "-w",
+                      "-o", options, "start"])
+        server = Cluster(port, f"postgresql://postgres@127.0.0.1:{port}/postgres")
+        with psycopg.connect(server.admin_url, autocommit=True) as con:
+            con.execute(f"CREATE DATABASE {PG_TEMPLATE_DB}")
+        with psycopg.connect(server.url(PG_TEMPLATE_DB), autocommit=True) as con:
+            con.execute("CREATE EXTENSION postgis")
+        yield server
+    finally:
+        if (data / "postmaster.pid").exists():
+            subprocess.run(as_pg + [str(PG_BIN / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+                           capture_output=True, timeout=60)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_pg_numbers = itertools.count()
+
+
+@pytest.fixture
+def pg_database(pg_cluster) -> str:
+    """A fresh database with PostGIS (no registry tables yet); its URL."""
+    import psycopg
+
+    name = f"registry_{next(_pg_numbers)}"
+    with psycopg.connect(pg_cluster.admin_url, autocommit=True) as con:
+        con.execute(f"CREATE DATABASE {name} TEMPLATE {PG_TEMPLATE_DB}")
+    yield pg_cluster.url(name)
+    with psycopg.connect(pg_cluster.admin_url, autocommit=True) as con:
+        con.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def gpkg_template(tmp_path_factory) -> Path:
+    """One seeded GeoPackage registry, created once; each test works on its own copy."""
+    from coverage.registry.store import ServiceStore
+
+    path = tmp_path_factory.mktemp("template") / "registry.gpkg"
+    ServiceStore.open_or_create(path)
+    assert not Path(str(path) + "-wal").exists()
+    return path
+
+
+@pytest.fixture
+def gpkg_store(gpkg_template, tmp_path):
+    """A fresh GeoPackage registry (a copy of the seeded template) in a private folder."""
+    import shutil
+
+    from coverage.registry.store import ServiceStore
+
+    path = tmp_path / "private" / "registry.gpkg"
+    path.parent.mkdir()
+    shutil.copy(gpkg_template, path)
+    return ServiceStore(path)
+
+
+@pytest.fixture(params=REGISTRY_BACKENDS)
+def registry(request):
+    """A fresh registry seeded from the shipped list, once per back-end: a GeoPackage
+    file and a PostGIS database (the PostgreSQL cluster starts only when a test asks for
+    the ``postgis`` case)."""
+    if request.param == "gpkg":
+        return request.getfixturevalue("gpkg_store")
+    from coverage.registry.postgis import PostgisServiceStore
+    from coverage.registry.store import open_store
+
+    store = open_store(request.getfixturevalue("pg_database"))
+    assert isinstance(store, PostgisServiceStore)
+    return store
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a GeoPackage file and its WAL (if any): the whole on-disk state."""
+    import hashlib
+
+    h = hashlib.sha256(Path(path).read_bytes())
+    wal = Path(str(path) + "-wal")
+    if wal.exists():
+        h.update(wal.read_bytes())
+    return h.hexdigest()
+
+
+def pg_dump(url: str, sequences: bool = True) -> tuple:
+    """Every row of both tables (geometry as EWKB hex) and, unless told not to, the
+    identity sequences: a write that started and rolled back would have moved them."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as con:
+        services_rows = con.execute("SELECT * FROM services ORDER BY fid").fetchall()
+        history_rows = con.execute("SELECT * FROM history ORDER BY id").fetchall()
+        counters = con.execute("SELECT sequencename, last_value FROM pg_sequences ORDER BY 1").fetchall()
+    return services_rows, history_rows, (counters if sequences else None)
+
+
+def registry_state(store) -> object:
+    """Everything a registry holds, byte for byte where the database allows: the
+    GeoPackage file and its WAL, or every row and sequence of the PostGIS tables."""
+    from coverage.registry.store import StoreURL
+
+    if isinstance(store.path, StoreURL):
+        return pg_dump(str(store.path))
+    return file_digest(store.path)
+
+
+# --- rows, users and files the registry tests share --------------------------------------------
+
+SERVICES_HEADER = config.SERVICES_CSV.read_text(encoding="utf-8").splitlines()[0].split(",")
+EXACT_LON, EXACT_LAT = 69.63917, 40.29151  # a made-up exact point near Khujand
+ADDRESS = "12 Test Street"
+# The exact point at 3+ decimals, truncated or rounded, in either order.
+FORBIDDEN = ("40.291", "40.292", "40.2915", "69.639", "69.6391", "69.6392", ADDRESS, "Test Street",
+             "private staff note")
+
+
+@dataclass(frozen=True)
+class FakeUser:
+    username: str
+    organisation: str
+    role: str = "staff"
+
+
+def good_row(**changes) -> dict[str, str]:
+    """A valid services row (a crisis centre in Kulob), as text, with ``changes``."""
+    row = {c: "" for c in SERVICES_HEADER}
+    row.update(
+        service_id="UP-1", name="Test centre", organisation="Test NGO", type="crisis_centre", town="Kŭlob",
+        district="Kulob", region="Khatlon", lon="69.78454", lat="37.91459", location_precision="settlement",
+        confidential="false", confidence="medium",
+    )
+    row.update(changes)
+    return row
+
+
+def csv_bytes(rows: list[dict[str, str]], header: list[str] | None = None) -> bytes:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=header or list(rows[0]), extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue().encode("utf-8")
+
+
+def shelter_row(**changes) -> dict:
+    """A confidential shelter at the exact test point, with an address and a private note."""
+    row = dict(
+        service_id="TEST-SH-EXACT", name="Test shelter", organisation="Test NGO", type="shelter",
+        town="Khujand", district="Bobojon Ghafurov", region="Sughd", lon=EXACT_LON, lat=EXACT_LAT,
+        location_precision="exact", confidential=True, address=ADDRESS, note="private staff note",
+    )
+    row.update(changes)
+    return row
+
+
+def town_places():
+    """Three settlement points confidential services may be shown at."""
+    import geopandas as gpd
+
+    return gpd.GeoDataFrame(
+        {"name": ["Khujand", "Bokhtar", "Kŭlob"]},
+        geometry=gpd.points_from_xy([69.62216, 68.78, 69.78454], [40.28256, 37.8364, 37.91459]),
+        crs=config.CRS_STORE,
+    )
+
+
+def no_exact_point_in(text: str) -> None:
+    for needle in FORBIDDEN:
+        assert needle not in text, needle
+
+
+def crash_writer(script_and_args: list[str], how: str, while_written=None) -> None:
+    """Run ``python -c script args…`` that prints 'written' inside its write transaction
+    and then dies: killed with SIGKILL by us (``how='sigkill'``, after calling
+    ``while_written()`` if given), or by its own ``os._exit(17)`` (``how='exit'``)."""
+    import signal
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(PROJECT_ROOT))
+    proc = subprocess.Popen([sys.executable, "-c", *script_and_args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=PROJECT_ROOT)
+    try:
+        if how == "sigkill":
+            line = proc.stdout.readline()
+            assert line.strip() == "written", proc.stderr.read()
+            if while_written is not None:
+                while_written()
+            os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == (17 if how == "exit" else -signal.SIGKILL), proc.stderr.read()
