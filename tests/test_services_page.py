@@ -296,3 +296,58 @@ def test_cli_add_user_then_sign_in(staff_env, monkeypatch, capsys):
     at = _sign_in(_page(), username="new.one", password="a-new-password-22")
     assert "Signed in as **New One**" in rendered_text(at)
     assert all(i.startswith("SGH-GUL-") for i in at.selectbox(key="staff_edit_id").options)
+
+
+def test_an_upload_is_read_and_checked_once_not_on_every_rerun(staff_env, monkeypatch):
+    from coverage.registry import uploads
+
+    calls = []
+    real = uploads.check_upload
+
+    def counted(*args, **kwargs):
+        calls.append(kwargs.get("swap_rows"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(uploads, "check_upload", counted)
+    at = _sign_in(_page())
+    good = HEADER + "KHT-GHM-N1,New centre,Ghamkhori,crisis_centre,Bokhtar,Bokhtar,Khatlon,68.78,37.83,settlement,false,,t\n"
+    at.file_uploader(key="staff_upload_0").set_value(("new.csv", good.encode(), "text/csv")).run()
+    _ok(at)
+    assert len(calls) == 1
+    at.toggle(key="staff_only_mine").set_value(True).run()  # reruns for other widgets
+    at.selectbox(key="staff_history_id").set_value("KHT-GHM-SH1").run()
+    _ok(at)
+    assert len(calls) == 1, calls
+    assert "all 1 rows are valid" in _messages(at)
+
+
+def test_a_shelter_marked_not_confidential_is_stored_confidential_with_a_notice(staff_env):
+    at = _sign_in(_page())
+    upload = HEADER + "KHT-GHM-N5,Open shelter,Ghamkhori,shelter,Bokhtar,Bokhtar,Khatlon,68.78,37.83,exact,false,,t\n"
+    at.file_uploader(key="staff_upload_0").set_value(("sh.csv", upload.encode(), "text/csv")).run()
+    _ok(at)
+    assert "row 2: shelters are always confidential; stored as confidential" in _messages(at)
+    preview = _frame(at, "service_id", "name", "type", "organisation", "town", "district", "lon", "lat",
+                     "location_precision", "confidential")
+    assert preview["confidential"].tolist() == [True]
+
+    at.selectbox(key="staff_add_type").set_value("shelter")
+    at.text_input(key="staff_add_name").set_value("Form shelter")
+    at.number_input(key="staff_add_lon").set_value(68.7811)
+    at.number_input(key="staff_add_lat").set_value(37.8432)
+    at.checkbox(key="staff_add_confidential").uncheck()
+    at.button(key="staff_add_submit").click().run()
+    _ok(at)
+    assert "Shelters are always confidential; stored as confidential" in _messages(at)
+    added = [sid for sid in staff_env.ids() if sid.startswith("GHAMKHORI-SHELTER-")]
+    assert len(added) == 1 and staff_env.get(added[0])["confidential"] is True
+
+
+def test_staff_see_only_their_organisations_history(staff_env):
+    staff_env.update("SGH-GUL-SH1", {"capacity": "gulrukhsor's edit"}, "test")
+    at = _sign_in(_page())
+    lines = _frame(at, "when (UTC)", "who", "service_id", "action", "field", "old", "new")
+    assert len(lines) and all(sid.startswith("KHT-GHM-") for sid in lines["service_id"])
+    at = _sign_in(_page(), username="boss")
+    lines = _frame(at, "when (UTC)", "who", "service_id", "action", "field", "old", "new")
+    assert "gulrukhsor's edit" in set(lines["new"])

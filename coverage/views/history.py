@@ -20,14 +20,19 @@ def cell_text(value: Any) -> str:
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
 
 
+def _values(raw: Any) -> dict[str, Any]:
+    """The fields of a history row's JSON text (none for an empty cell: None or NaN)."""
+    return json.loads(raw) if isinstance(raw, str) and raw else {}
+
+
 def history_lines(history: pd.DataFrame) -> pd.DataFrame:
     """Lines of :data:`LINE_COLUMNS` from history rows (``HISTORY_COLUMNS``), in their
     order: for a new service (seed, create, import) one line naming it, its type, town
     and point (WGS 84 lon, lat); for any other change one line per field, old → new."""
     lines = []
     for row in history.itertuples(index=False):
-        old = json.loads(row.old_values) if row.old_values else {}
-        new = json.loads(row.new_values) if row.new_values else {}
+        old = _values(row.old_values)
+        new = _values(row.new_values)
         base = {"when (UTC)": str(row.changed_at).replace("T", " ").rstrip("Z")[:19], "who": row.changed_by,
                 "service_id": row.service_id, "action": row.action}
         if row.action in WHOLE_ROW_ACTIONS:
