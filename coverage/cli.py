@@ -225,7 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--region", action="append", help="limit to a region (repeatable), e.g. Khatlon")
     an.add_argument("--out", help="write results to .gpkg, .geojson or .csv")
     an.add_argument("--network", default=str(config.DEFAULT_NETWORK), help="road network: .osm / .osm.pbf")
-    an.add_argument("--services", help="services file (default: data/services/services.csv)")
+    an.add_argument("--services", help="services file (default: data/services/services.csv); it may hold exact "
+                    "points of confidential services: every figure is computed from their public (town) point")
     an.add_argument("--population", help="user population layer (points or H3 cells; GPKG/GeoJSON/CSV)")
     an.add_argument("--osm-health", action="store_true", help="add OpenStreetMap hospitals/clinics as 'medical'")
     an.add_argument("--mirror", help="mirror folder for the data step if data is missing")

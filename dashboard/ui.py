@@ -4,7 +4,11 @@ Pages stay thin: they call these helpers and the ``coverage`` library; nothing h
 computes travel times itself.
 
 Services come from the registry (``coverage.store``; created and seeded from
-``data/services/services.csv`` on first use). Every cached loader is keyed by the
+``data/services/services.csv`` on first use) and pass the privacy edge
+(:func:`coverage.views.privacy.public_inputs`, inside ``analysis.load_inputs``) before
+anything is computed from them: every figure on every page (map colours and
+tooltips, tables, CSVs, reach) comes from each confidential service's public (town)
+point, whoever is signed in. Exact points reach only the staff map markers. Every cached loader is keyed by the
 registry's version (its last history id, one cheap query per call), so an edit made on
 the staff page, or by another process, shows on every page at the next rerun. Travel
 times and reach are keyed by a fingerprint of the open services' ids, types, points and
@@ -115,6 +119,8 @@ def _inputs(data_folder: str, population: str, registry_file: str, version: int)
     table = _registry(registry_file).services(include_closed=False)
     table = table.drop(columns=[c for c in ENGINE_DROPPED_COLUMNS if c in table.columns])
     with st.spinner(_("Preparing boundaries, communities and services (first start only) …")):
+        # load_inputs hands back privacy.public_inputs: confidential services at their
+        # public point, so this shared cache never holds an exact point.
         data = analysis.load_inputs(Path(data_folder), population_path=population or None, services_table=table)
     return data, _services_fingerprint(data.services)
 
@@ -125,8 +131,10 @@ def _current_inputs() -> tuple[analysis.Inputs, str]:
 
 
 def inputs() -> analysis.Inputs:
-    """Districts, communities and the registry's open services (exact points: engine
-    side only), read once per registry version (data step if needed)."""
+    """Districts, communities and the registry's open services as every public figure
+    is computed from them (confidential ones at their public point, public columns
+    only: :func:`coverage.views.privacy.public_inputs`), read once per registry version
+    (data step if needed)."""
     return _current_inputs()[0]
 
 

@@ -106,16 +106,22 @@ def region_totals(gaps: gpd.GeoDataFrame) -> pd.DataFrame:
     return totals.reset_index()
 
 
-def rank_underserved(gaps: gpd.GeoDataFrame, services: pd.DataFrame | None = None) -> pd.DataFrame:
+def rank_underserved(gaps: gpd.GeoDataFrame, public_services: pd.DataFrame | None = None) -> pd.DataFrame:
     """Underserved communities, most people first: name, district, region, population,
-    minutes, and (with ``services``) the nearest service's name and town."""
+    minutes, and (with ``public_services``) the nearest service's name, organisation
+    and town.
+
+    ``public_services`` must be the public view of the services
+    (:func:`coverage.views.privacy.public_services` / ``public_columns`` of public
+    inputs), never the registry's table: its town text is what every row shows, and a
+    registry's staff text ("behind school No 12") must not reach a public table."""
     under = pd.DataFrame(gaps[gaps["underserved"]].drop(columns="geometry"))
     columns = ["community_id", "name", "place", "district", "region", "population", "estimated",
                "minutes", "service_id", "service_type"]
     under = under[[c for c in columns if c in under]]
-    if services is not None and len(under):
-        lookup = pd.DataFrame(services)[["service_id", "name", "town"]].rename(
-            columns={"name": "nearest_service", "town": "nearest_service_town"}
-        )
-        under = under.merge(lookup, on="service_id", how="left")
+    if public_services is not None and len(under):
+        names = {"name": "nearest_service", "organisation": "nearest_service_organisation",
+                 "town": "nearest_service_town"}
+        lookup = pd.DataFrame(public_services)[["service_id", *[c for c in names if c in public_services]]]
+        under = under.merge(lookup.rename(columns=names), on="service_id", how="left")
     return under.sort_values(["population", "minutes"], ascending=[False, False], kind="stable").reset_index(drop=True)

@@ -48,13 +48,18 @@ class DataPaths:
 
 @dataclass(frozen=True)
 class Inputs:
-    """Everything the engine needs, in EPSG:4326."""
+    """Everything the engine needs, in EPSG:4326.
+
+    ``services`` as :func:`load_inputs` returns them have passed
+    :func:`coverage.views.privacy.public_inputs`: every confidential service stands at
+    its public (town) point, so every figure computed from them is a public figure.
+    """
 
     districts: gpd.GeoDataFrame
     regions: gpd.GeoDataFrame
     communities: gpd.GeoDataFrame
-    services: gpd.GeoDataFrame  # exact points: engine side only, never shown publicly as is
-    places: gpd.GeoDataFrame  # settlement points that confidential services are shown at
+    services: gpd.GeoDataFrame  # confidential ones at their public point (privacy.engine_services)
+    places: gpd.GeoDataFrame  # public points that confidential services are shown at
 
 
 @dataclass(frozen=True)
@@ -90,7 +95,14 @@ def load_inputs(
     mirror: Path | None = None,
     progress: Progress = None,
 ) -> Inputs:
-    """Districts, communities (or a user population layer) and services, validated."""
+    """Districts, communities (or a user population layer) and services, validated.
+
+    The services (the shipped list, ``services_path`` or ``services_table``, which may
+    hold exact confidential points) come back through
+    :func:`coverage.views.privacy.public_inputs`: each confidential service at its
+    public point, public columns only, so travel times, ranks and reach computed from
+    the result can be published.
+    """
     paths = ensure_data(data_dir, mirror, progress)
     districts = boundaries.load_districts(paths.districts)
     regions = boundaries.load_regions(paths.districts)
@@ -103,8 +115,9 @@ def load_inputs(
     if include_osm_health and paths.health.exists():
         health = services.assign_district_ids(services.load_health_facilities(paths.health), districts)
         svc = gpd.GeoDataFrame(pd.concat([svc, health], ignore_index=True), geometry="geometry", crs=svc.crs)
-    places = privacy.settlement_points(communities.load_communities(paths.communities), districts)
-    return Inputs(districts=districts, regions=regions, communities=comms, services=svc, places=places)
+    places = privacy.settlement_points(communities.load_communities(paths.communities), districts, svc)
+    return privacy.public_inputs(
+        Inputs(districts=districts, regions=regions, communities=comms, services=svc, places=places))
 
 
 def travel_times(
@@ -142,7 +155,7 @@ def analyse(
         comms = comms[comms["region"].isin(regions)]
     per_community = gaps.community_gaps(times, comms, threshold_min, types)
     district_table = gaps.district_summary(per_community, inputs.districts)
-    ranking = gaps.rank_underserved(per_community, inputs.services)
+    ranking = gaps.rank_underserved(per_community, privacy.public_columns(inputs.services))
     return Analysis(
         service_types=types,
         threshold_min=float(threshold_min),

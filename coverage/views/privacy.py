@@ -1,14 +1,24 @@
 """The one edge every public output passes through.
 
-Exact points of confidential services (shelters) live only in the store and in the
-travel engine. Anything that leaves toward a browser, a file or a log for the public
-goes through :func:`public_services`, which moves each confidential service to the
-point of its settlement (the nearest town or city) or, failing that, its district
-seat, and keeps only whitelisted columns, so no address or private note leaks.
-Points are snapped, never jittered: jitter around a true point can be averaged away.
+Exact points of confidential services (shelters) live only in the store. Anything that
+leaves toward a browser, a file or a log for the public goes through
+:func:`public_services`, which moves each confidential service to its *public point*
+(the point of its settlement: the nearest town or city, or its district seat) and
+keeps only whitelisted columns, so no address or private note leaks. Points are
+snapped, never jittered: jitter around a true point can be averaged away.
+
+Every public *figure* (minutes, underserved ranks, reach, district summaries) is
+computed from the same public points: :func:`engine_services` is what the travel
+engine is given, and :func:`public_inputs` applies it to a whole
+:class:`coverage.analysis.Inputs` (``load_inputs`` calls it for the dashboard and the
+command line alike). Travel minutes from exact points would give every community a
+ring around the shelter, and enough rings locate it to a few metres.
 """
 
 from __future__ import annotations
+
+import dataclasses
+from typing import TypeVar
 
 import geopandas as gpd
 import numpy as np
@@ -37,35 +47,61 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "source_date",
     "confidence",
 )
+# Columns the travel engine and the reach figures need beyond the public ones.
+ENGINE_COLUMNS: tuple[str, ...] = ("org",)
 SETTLEMENT_PLACES = ("city", "town")
+# Precisions at which a non-confidential service's point is a town point, not an address.
+TOWN_LEVEL_PRECISIONS = ("settlement", "district")
+# A confidential point this close to a public point (metres) is taken to be that point.
+SAME_POINT_M = 1.0
 
 
-def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """Named points a confidential service may be shown at: every city and town among
-    the communities, plus each district seat when the districts table has one."""
+def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
+                      services: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Named points a confidential service may be shown at (EPSG:4326), with ``kind``:
+
+    - ``settlement``: every city and town among the communities, plus each district
+      seat when the districts table has one; a confidential service is moved to the
+      nearest of these;
+    - ``published``: (with ``services``) the point of every non-confidential service
+      recorded at town or district level, already public on the map (e.g. a crisis
+      centre placed at its town's gazetteer point). A confidential service recorded at
+      that very point (within :data:`SAME_POINT_M`) stays there: it is a town point
+      already, and moving it would only change the figures, not hide anything.
+    """
     towns = communities[communities["place"].isin(SETTLEMENT_PLACES)][["name", "geometry"]]
-    frames = [towns]
+    frames = [towns.assign(kind="settlement")]
     if districts is not None and {"seat", "seat_lon", "seat_lat"} <= set(districts.columns):
         seats = districts[districts["seat"].fillna("").astype(str) != ""]
         frames.append(
             gpd.GeoDataFrame(
-                {"name": seats["seat"].to_numpy()},
+                {"name": seats["seat"].to_numpy(), "kind": "settlement"},
                 geometry=gpd.points_from_xy(seats["seat_lon"], seats["seat_lat"]),
                 crs=config.CRS_STORE,
             )
         )
+    if services is not None and len(services):
+        published = services[~services["confidential"].astype(bool).to_numpy()
+                             & services["location_precision"].astype(str).isin(TOWN_LEVEL_PRECISIONS).to_numpy()]
+        frames.append(gpd.GeoDataFrame({"name": published["town"].fillna("").astype(str).to_numpy(),
+                                        "kind": "published"},
+                                       geometry=published.geometry.to_numpy(), crs=services.crs))
     places = pd.concat([f.to_crs(config.CRS_STORE) for f in frames], ignore_index=True)
     return gpd.GeoDataFrame(places, geometry="geometry", crs=config.CRS_STORE)
 
 
-def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None = None,
+                    extra: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     """Services as the public may see them.
 
-    Every confidential row is moved to the nearest settlement point in ``places`` (see
-    :func:`settlement_points`) and marked ``settlement`` (or kept at ``district`` when it
-    was only known to district level), whatever precision it was recorded at, so a
-    mislabelled exact point cannot slip through. With no ``places`` no confidential
-    point can be made safe, so confidential rows are dropped rather than shown.
+    Every confidential row is moved to its public point: the nearest ``settlement``
+    point in ``places`` (see :func:`settlement_points`), or a ``published`` place it
+    already stands on, taking that place's name as its ``town`` (the registry's own
+    town text never goes out for it), and marked ``settlement`` (or kept at
+    ``district`` when it was only known to district level), whatever precision it was
+    recorded at, so a mislabelled exact point cannot slip through. With no ``places``
+    no confidential point can be made safe, so confidential rows are dropped rather
+    than shown. ``extra``: columns kept besides :data:`PUBLIC_COLUMNS`.
     """
     out = services.copy()
     confidential = out["confidential"].astype(bool).to_numpy()
@@ -75,22 +111,52 @@ def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
         to_move = confidential
         if to_move.any():
             out = _snap_to_places(out, to_move, places)
-    return public_columns(out)
+    return public_columns(out, extra)
 
 
-def public_columns(services: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Only the :data:`PUBLIC_COLUMNS` (and the geometry) of a services table, so no
-    address, owner or private note goes along; points are left as they are."""
-    keep = [c for c in PUBLIC_COLUMNS if c in services.columns]
+def public_columns(services: gpd.GeoDataFrame, extra: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
+    """Only the :data:`PUBLIC_COLUMNS` (and ``extra``, and the geometry) of a services
+    table, so no address, owner or private note goes along; points are left as they are."""
+    keep = [c for c in PUBLIC_COLUMNS + tuple(extra) if c in services.columns]
     return gpd.GeoDataFrame(services[keep + ["geometry"]], geometry="geometry",
                             crs=services.crs).reset_index(drop=True)
 
 
+def engine_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """The services every public figure is computed from (EPSG:4326).
+
+    The same rows and points as :func:`public_services` (each confidential service at
+    its public point, or left out when there are no ``places``), with the
+    :data:`ENGINE_COLUMNS` the engine and the reach figures need. Give the travel
+    engine this, never the registry's table: minutes from an exact point can be
+    triangulated back to it.
+    """
+    return public_services(services, places, extra=ENGINE_COLUMNS)
+
+
+InputsT = TypeVar("InputsT")
+
+
+def public_inputs(inputs: InputsT) -> InputsT:
+    """A :class:`coverage.analysis.Inputs` whose ``services`` are :func:`engine_services`
+    of its services and places: what the dashboard and the command line compute every
+    public figure from. Applying it twice changes nothing."""
+    return dataclasses.replace(inputs, services=engine_services(inputs.services, inputs.places))
+
+
 def _snap_to_places(out: gpd.GeoDataFrame, to_move: np.ndarray, places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     metric_places = places.to_crs(config.CRS_METRIC)
-    tree = cKDTree(np.column_stack([metric_places.geometry.x, metric_places.geometry.y]))
+    xy = np.column_stack([metric_places.geometry.x, metric_places.geometry.y])
+    settlement = (places["kind"] == "settlement").to_numpy() if "kind" in places else np.ones(len(places), bool)
+    if not settlement.any():
+        settlement = np.ones(len(places), bool)
     moving = out[to_move].to_crs(config.CRS_METRIC)
-    _, nearest = tree.query(np.column_stack([moving.geometry.x, moving.geometry.y]))
+    moving_xy = np.column_stack([moving.geometry.x, moving.geometry.y])
+    # the nearest settlement; or any place (a published town point) it stands on already
+    _, nearest = cKDTree(xy[settlement]).query(moving_xy)
+    nearest = np.flatnonzero(settlement)[nearest]
+    gap_m, same = cKDTree(xy).query(moving_xy)
+    nearest = np.where(gap_m <= SAME_POINT_M, same, nearest)
     snapped = places.iloc[nearest]
     lon = snapped.geometry.x.to_numpy()
     lat = snapped.geometry.y.to_numpy()
