@@ -25,17 +25,20 @@ from streamlit.testing.v1 import AppTest
 
 LON, LAT = SECRET_SHELTER["lon"], SECRET_SHELTER["lat"]
 ADDRESS = SECRET_SHELTER["address"]
-NAME = SECRET_SHELTER["name"]
+NAME = SECRET_SHELTER["name"]  # the registry's own name: never public
+# The name the public sees: organisation, type and the town it is shown at.
+PUBLIC_NAME = f"{SECRET_SHELTER['org']} shelter ("
 
 
 def _needles() -> set[str]:
     """The exact point at 3 decimals or finer (a 3-decimal prefix catches every finer
-    form), truncated and rounded, plus the address and the private note."""
+    form), truncated and rounded, plus the address, the private note and the registry's
+    own free-text name (the public sees a plain organisation-type-town name)."""
     out = set()
     for value in (LON, LAT):
         out.add(f"{value:.3f}")
         out.add(f"{int(value * 1000) / 1000:.3f}")
-    return out | {ADDRESS, "Test Street", "behind the gate"}
+    return out | {ADDRESS, "Test Street", "behind the gate", NAME}
 
 
 NEEDLES = _needles()
@@ -113,7 +116,7 @@ def test_no_public_page_renders_the_exact_point(private_env, page, caplog):
     # The shelter is there, at town level: the test looks at output that includes it.
     if page in ("app.py", "pages/1_Underserved_communities.py"):
         scripts = _map_scripts(at)
-        assert scripts and any(NAME in s for s in scripts), "the shelter is drawn on the map (at its town)"
+        assert scripts and any(PUBLIC_NAME in s for s in scripts), "the shelter is drawn on the map (at its town)"
     if page == "pages/2_Reach.py":
         assert SECRET_SHELTER["org"] in text  # reach is computed with it
     if page.startswith("pages/4"):
@@ -129,7 +132,7 @@ def test_the_public_map_shows_the_shelter_at_its_town(private_env):
     from dashboard import ui
 
     at = _run("app.py")
-    script = next(s for s in _map_scripts(at) if NAME in s)
+    script = next(s for s in _map_scripts(at) if PUBLIC_NAME in s)
     data = analysis.load_inputs(ui.data_dir(), services_table=store.open_store(private_env).services())
     public = public_services(data.services, data.places).set_index("service_id").loc[SECRET_SHELTER["service_id"]]
     assert public["location_precision"] == "settlement"
@@ -284,8 +287,8 @@ def test_public_pages_in_chromium_never_hold_the_exact_point(private_streamlit_s
             assert np.hypot(xy[:, 0] - LON, xy[:, 1] - LAT).min() > 0.005, name
     # Control: the maps were drawn, with the shelter on them at its town.
     map_text, map_points = outputs["map"]
-    assert len(map_points) >= 20 and NAME in map_text
-    assert NAME in outputs["Underserved communities"][0]
+    assert len(map_points) >= 20 and PUBLIC_NAME in map_text and NAME not in map_text
+    assert PUBLIC_NAME in outputs["Underserved communities"][0]
     assert "signed-in staff" in outputs["Services (staff)"][0]
 
     log = log_path.read_text(encoding="utf-8", errors="replace")

@@ -235,10 +235,13 @@ def test_staff_town_text_is_on_no_public_table_or_csv(rural_env, downloads):
     assert csv and "nearest_service_town" in csv
     for shown in (text, csv):
         assert STAFF_TEXT not in shown and "3 Test Lane" not in shown
-    # Control: the shelter is the nearest help of rows on the page, shown at its town.
-    ours = ranking[ranking["nearest_service"] == RURAL_SHELTER["name"]]
-    assert len(ours) and set(ours["nearest_service_town"]) == {"Jaloliddini Balkhi (Kolkhozobod)"}
-    assert RURAL_SHELTER["name"] in csv
+    # Control: the shelter is the nearest help of rows on the page, shown at its town under
+    # its plain public name (the registry's name is not shown either).
+    town = "Jaloliddini Balkhi (Kolkhozobod)"
+    public_name = f"{RURAL_SHELTER['org']} shelter ({town})"
+    ours = ranking[ranking["nearest_service"] == public_name]
+    assert len(ours) and set(ours["nearest_service_town"]) == {town}
+    assert public_name in csv and RURAL_SHELTER["name"] not in csv
 
 
 def test_reach_figures_are_those_of_the_public_points(rural_env, prepared_data_dir):
@@ -310,27 +313,37 @@ def _write(shipped: pd.DataFrame, row: dict, path):
 # --- the edge itself ----------------------------------------------------------------------------
 
 
-def test_shipped_town_level_services_keep_their_points(prepared_data_dir):
-    """The shipped shelters stand on town points already (a district seat, or the
-    gazetteer point of their organisation's public crisis centre): the public inputs
-    keep them there, so the shipped figures do not move; applying the edge twice
-    changes nothing."""
+def test_shipped_shelters_go_out_at_town_points_under_plain_names(prepared_data_dir):
+    """The shipped shelters are recorded at town level; the public inputs put each on the
+    nearest gazetteer town point (at most a few hundred metres away) under a plain name
+    made of organisation, type and town; applying the edge twice changes nothing."""
     from coverage.data import services
     from coverage.views import privacy
 
     inputs = analysis.load_inputs(prepared_data_dir)
     raw = services.load_services(config.SERVICES_CSV).set_index("service_id")
     public = inputs.services.set_index("service_id")
-    assert raw["confidential"].astype(bool).sum() >= 4
-    assert np.allclose(public.loc[raw.index, ["lon", "lat"]].to_numpy(float), raw[["lon", "lat"]].to_numpy(float))
+    secret = raw.index[raw["confidential"].astype(bool)]
+    assert len(secret) >= 4
+    places = inputs.places.to_crs(config.CRS_METRIC)
+    shown = gpd.GeoSeries(gpd.points_from_xy(public.loc[secret, "lon"], public.loc[secret, "lat"]),
+                          crs=config.CRS_STORE).to_crs(config.CRS_METRIC)
+    assert all(places.distance(point).min() < 1.0 for point in shown)
+    recorded = gpd.GeoSeries(gpd.points_from_xy(raw.loc[secret, "lon"], raw.loc[secret, "lat"]),
+                             crs=config.CRS_STORE).to_crs(config.CRS_METRIC)
+    moved = recorded.distance(shown)
+    assert (moved < 1000).all(), moved
+    assert public.loc["KHT-GHM-SH1", "name"] == "Ghamkhori shelter (" + public.loc["KHT-GHM-SH1", "town"] + ")"
+    assert set(public.loc[secret, "location_precision"]) <= {"settlement", "district"}
     again = privacy.public_inputs(inputs).services
     pd.testing.assert_frame_equal(pd.DataFrame(again), pd.DataFrame(inputs.services))
     assert "org" in public.columns and "note" not in public.columns and "address" not in public.columns
 
 
-def test_a_shelter_on_a_published_point_stays_only_there(prepared_data_dir):
-    """Standing exactly on a public town-level service keeps a shelter there; a metre
-    or more away it goes to the nearest settlement, like any exact point."""
+def test_a_shelter_on_a_public_services_point_still_goes_to_a_town_point(prepared_data_dir):
+    """A shelter recorded at the very point of a public (non-confidential) service is
+    not left there: showing it at that building would locate it. It goes to the nearest
+    gazetteer town point like any exact point, and its staff text does not go out."""
     from coverage.data import services
     from coverage.views import privacy
 
@@ -338,9 +351,10 @@ def test_a_shelter_on_a_published_point_stays_only_there(prepared_data_dir):
     centre = inputs.services.set_index("service_id").loc["SGH-GUL-CC1"]
     rows = services.load_services(config.SERVICES_CSV)
     secret = rows[rows["service_id"] == "SGH-GUL-SH1"].copy()
-    for lon, lat, kept in ((centre["lon"], centre["lat"], True), (centre["lon"] + 0.001, centre["lat"], False)):
+    for lon, lat in ((centre["lon"], centre["lat"]), (centre["lon"] + 0.001, centre["lat"])):
         moved = secret.set_geometry(gpd.points_from_xy([lon], [lat]), crs=config.CRS_STORE).assign(
-            lon=lon, lat=lat, town=STAFF_TEXT, location_precision="exact")
+            lon=lon, lat=lat, town=STAFF_TEXT, name=STAFF_TEXT, location_precision="exact")
         public = privacy.engine_services(moved, inputs.places).iloc[0]
-        assert ((public["lon"], public["lat"]) == (centre["lon"], centre["lat"])) == kept
-        assert public["town"] != STAFF_TEXT and public["location_precision"] == "settlement"
+        assert (public["lon"], public["lat"]) != (lon, lat)
+        assert STAFF_TEXT not in public["town"] and STAFF_TEXT not in public["name"]
+        assert public["location_precision"] == "settlement"

@@ -106,7 +106,8 @@ def load_inputs(
     paths = ensure_data(data_dir, mirror, progress)
     districts = boundaries.load_districts(paths.districts)
     regions = boundaries.load_regions(paths.districts)
-    comms = communities.load_communities(paths.communities)
+    settlements = communities.load_communities(paths.communities)
+    comms = settlements
     if population_path is not None:
         comms = communities.load_user_population(Path(population_path), districts)
     if services_table is None:
@@ -115,7 +116,7 @@ def load_inputs(
     if include_osm_health and paths.health.exists():
         health = services.assign_district_ids(services.load_health_facilities(paths.health), districts)
         svc = gpd.GeoDataFrame(pd.concat([svc, health], ignore_index=True), geometry="geometry", crs=svc.crs)
-    places = privacy.settlement_points(communities.load_communities(paths.communities), districts, svc)
+    places = privacy.settlement_points(settlements, districts)
     return privacy.public_inputs(
         Inputs(districts=districts, regions=regions, communities=comms, services=svc, places=places))
 

@@ -50,24 +50,15 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
 # Columns the travel engine and the reach figures need beyond the public ones.
 ENGINE_COLUMNS: tuple[str, ...] = ("org",)
 SETTLEMENT_PLACES = ("city", "town")
-# Precisions at which a non-confidential service's point is a town point, not an address.
-TOWN_LEVEL_PRECISIONS = ("settlement", "district")
-# A confidential point this close to a public point (metres) is taken to be that point.
-SAME_POINT_M = 1.0
 
 
-def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None,
-                      services: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
-    """Named points a confidential service may be shown at (EPSG:4326), with ``kind``:
+def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
+    """Named points a confidential service may be shown at (EPSG:4326), ``kind`` =
+    ``settlement``: every city and town among the communities, plus each district seat
+    when the districts table has one. A confidential service is moved to the nearest.
 
-    - ``settlement``: every city and town among the communities, plus each district
-      seat when the districts table has one; a confidential service is moved to the
-      nearest of these;
-    - ``published``: (with ``services``) the point of every non-confidential service
-      recorded at town or district level, already public on the map (e.g. a crisis
-      centre placed at its town's gazetteer point). A confidential service recorded at
-      that very point (within :data:`SAME_POINT_M`) stays there: it is a town point
-      already, and moving it would only change the figures, not hide anything.
+    Only gazetteer points count, never another service's point: a shelter shown at the
+    point of a public crisis centre would tell everyone it is in that building.
     """
     towns = communities[communities["place"].isin(SETTLEMENT_PLACES)][["name", "geometry"]]
     frames = [towns.assign(kind="settlement")]
@@ -80,12 +71,6 @@ def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame
                 crs=config.CRS_STORE,
             )
         )
-    if services is not None and len(services):
-        published = services[~services["confidential"].astype(bool).to_numpy()
-                             & services["location_precision"].astype(str).isin(TOWN_LEVEL_PRECISIONS).to_numpy()]
-        frames.append(gpd.GeoDataFrame({"name": published["town"].fillna("").astype(str).to_numpy(),
-                                        "kind": "published"},
-                                       geometry=published.geometry.to_numpy(), crs=services.crs))
     places = pd.concat([f.to_crs(config.CRS_STORE) for f in frames], ignore_index=True)
     return gpd.GeoDataFrame(places, geometry="geometry", crs=config.CRS_STORE)
 
@@ -95,9 +80,10 @@ def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
     """Services as the public may see them.
 
     Every confidential row is moved to its public point: the nearest ``settlement``
-    point in ``places`` (see :func:`settlement_points`), or a ``published`` place it
-    already stands on, taking that place's name as its ``town`` (the registry's own
-    town text never goes out for it), and marked ``settlement`` (or kept at
+    point in ``places`` (see :func:`settlement_points`), taking that place's name as its
+    ``town`` and a plain name made of its organisation, type and town (the registry's
+    own name and town text never go out for it: staff may have typed an address there),
+    and marked ``settlement`` (or kept at
     ``district`` when it was only known to district level), whatever precision it was
     recorded at, so a mislabelled exact point cannot slip through. With no ``places``
     no confidential point can be made safe, so confidential rows are dropped rather
@@ -144,6 +130,18 @@ def public_inputs(inputs: InputsT) -> InputsT:
     return dataclasses.replace(inputs, services=engine_services(inputs.services, inputs.places))
 
 
+def public_name(services: pd.DataFrame) -> pd.Series:
+    """The name a confidential service goes out under: "<org> <type> (<town>)", e.g.
+    "Ghamkhori shelter (Bokhtar)", from the short organisation name (or the organisation)
+    and the public town, never the registry's free-text name."""
+    org = services["org"].fillna("").astype(str) if "org" in services else pd.Series("", index=services.index)
+    org = org.where(org.str.strip() != "", services["organisation"].fillna("").astype(str))
+    kind = services["type"].astype(str).str.replace("_", " ")
+    town = services["town"].fillna("").astype(str)
+    name = (org.str.strip() + " " + kind).str.strip()
+    return name.where(town.str.strip() == "", name + " (" + town + ")")
+
+
 def _snap_to_places(out: gpd.GeoDataFrame, to_move: np.ndarray, places: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     metric_places = places.to_crs(config.CRS_METRIC)
     xy = np.column_stack([metric_places.geometry.x, metric_places.geometry.y])
@@ -152,11 +150,8 @@ def _snap_to_places(out: gpd.GeoDataFrame, to_move: np.ndarray, places: gpd.GeoD
         settlement = np.ones(len(places), bool)
     moving = out[to_move].to_crs(config.CRS_METRIC)
     moving_xy = np.column_stack([moving.geometry.x, moving.geometry.y])
-    # the nearest settlement; or any place (a published town point) it stands on already
     _, nearest = cKDTree(xy[settlement]).query(moving_xy)
     nearest = np.flatnonzero(settlement)[nearest]
-    gap_m, same = cKDTree(xy).query(moving_xy)
-    nearest = np.where(gap_m <= SAME_POINT_M, same, nearest)
     snapped = places.iloc[nearest]
     lon = snapped.geometry.x.to_numpy()
     lat = snapped.geometry.y.to_numpy()
@@ -164,6 +159,7 @@ def _snap_to_places(out: gpd.GeoDataFrame, to_move: np.ndarray, places: gpd.GeoD
     out.loc[to_move, "lon"] = lon
     out.loc[to_move, "lat"] = lat
     out.loc[to_move, "town"] = snapped["name"].to_numpy()
+    out.loc[to_move, "name"] = public_name(out.loc[to_move])
     was_district = out["location_precision"].astype(str).to_numpy() == "district"
     out.loc[to_move & ~was_district, "location_precision"] = "settlement"
     geometry = np.array(out.geometry.to_numpy(), dtype=object)
