@@ -231,3 +231,15 @@ SESSION_HOURS = 12  # lifetime of a signed session token (cookie)
 MIN_COOKIE_SECRET_CHARS = 32
 ORG_KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"  # organisation keys: owner_org, users' organisation
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{1,63}$"
+
+# --- limits on user files (hostile inputs; issue 10 items 5 and 6) ---------------------
+# A services list is a few hundred rows of about twenty columns: these caps are far above
+# any real list and far below what would exhaust the server's memory while checking one.
+MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # bytes of one uploaded or named file, as stored
+MAX_TABLE_ROWS = 10_000  # data rows of a services table (CSV / XLSX rows, GeoJSON features)
+MAX_TABLE_COLUMNS = 64  # columns of a services table (CSV fields, XLSX columns, GeoJSON properties)
+MAX_CSV_FIELD_CHARS = 100_000  # characters in one CSV cell
+XLSX_MAX_UNCOMPRESSED_BYTES = 25 * 1024 * 1024  # all members of an XLSX (zip) together, unpacked
+XLSX_MAX_MEMBERS = 200  # files inside an XLSX (zip)
+MAX_THRESHOLD_MIN = 24 * 60.0  # largest travel-time threshold accepted, minutes
+MAX_POPULATION_FILE_BYTES = 200 * 1024 * 1024  # a user's population CSV (H3 cells of the whole country fit)

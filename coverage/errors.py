@@ -29,7 +29,8 @@ Modelled on osmnx's ``_errors.py`` (few classes, each meaning one thing to the c
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -89,12 +90,21 @@ class TableError(InputError):
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with one row (row is the line in the file; 0 = the whole file)."""
+    """One thing wrong with one row of a services file.
+
+    ``row`` is the line in the file (0 = the whole file), ``column`` the column (or
+    ``lat/lon``), ``message`` the complete English text. ``message_id`` is the stable
+    key of the message (``table.*`` for a file that cannot be read, ``services.*`` for
+    a row that fails a rule) and ``params`` the values that fill it, so the edge can
+    translate; like the message, ``params`` never hold a confidential row's coordinates.
+    """
 
     row: int
     column: str
     message: str
     service_id: str = ""
+    message_id: str = "services.problem"
+    params: Mapping[str, Any] = field(default_factory=dict, compare=False)
 
     def __str__(self) -> str:
         where = "file" if self.row == 0 else f"row {self.row}"
@@ -110,12 +120,15 @@ class ServicesError(InputError):
     MAX_SHOWN = 50
 
     def __init__(self, source: str, problems: list[Problem]):
+        # One problem: its own id (``table.too_large`` …); several: the family id.
+        ids = {p.message_id for p in problems}
+        message_id = ids.pop() if len(ids) == 1 else self.default_id
         self.source = source
         self.problems = problems
         shown = "\n".join(f"  - {p}" for p in problems[: self.MAX_SHOWN])
         more = f"\n  … and {len(problems) - self.MAX_SHOWN} more" if len(problems) > self.MAX_SHOWN else ""
-        super().__init__(f"{source}: {len(problems)} problem(s)\n{shown}{more}", source=source,
-                         count=len(problems))
+        super().__init__(f"{source}: {len(problems)} problem(s)\n{shown}{more}", message_id=message_id,
+                         source=source, count=len(problems))
 
 
 class CommunityError(InputError):

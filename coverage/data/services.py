@@ -9,8 +9,6 @@ number for GeoJSON) and what is wrong; nothing is returned when any row fails.
 
 from __future__ import annotations
 
-import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -52,7 +50,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ALL_COLUMNS if c not in ("lon", "lat"))
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024  # a services list is a few hundred rows; 5 MB is far beyond
+MAX_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES  # a services list is a few hundred rows; 5 MB is far beyond
 FORMULA_PREFIXES = ("=", "+", "-", "@")
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
@@ -65,51 +63,36 @@ def read_table(data: bytes, source_name: str) -> tuple[pd.DataFrame, int]:
     """Raw bytes of a CSV, XLSX or GeoJSON file → all-text DataFrame and the line
     number of its first data row (2 for CSV/XLSX with a header, 1 for GeoJSON features).
 
-    Raises ServicesError for an empty file, a file over the size limit, text that is
-    not UTF-8, or a format it cannot read.
+    Raises ServicesError (one file-level :class:`Problem` whose ``message_id`` is the
+    reader's ``table.*`` id) for an empty file, a file over the size limit, text that
+    is not UTF-8, a format it cannot read, or a table beyond the row/column caps
+    (:data:`config.MAX_TABLE_ROWS`, :data:`config.MAX_TABLE_COLUMNS`; for XLSX also the
+    unpacked-size and member caps), all checked before the table is built.
     """
     try:
         tables.require_content(data)
-        if len(data) > MAX_UPLOAD_BYTES:
-            raise tables.TableError(0, f"the file is {len(data):,} bytes; the limit is {MAX_UPLOAD_BYTES:,}")
+        tables.check_size(data, max_bytes=MAX_UPLOAD_BYTES)
         suffix = Path(source_name).suffix.lower()
         if suffix in (".xlsx", ".xlsm"):
-            return _read_xlsx(data, source_name), 2
+            return tables.read_xlsx(data), 2
         text = tables.decode_utf8(data)
         if suffix in (".geojson", ".json"):
-            return _read_geojson(text, source_name), 1
-        frame = tables.read_csv_text(text)
+            return tables.read_geojson_text(text), 1
+        frame = tables.read_csv_text(text, max_rows=config.MAX_TABLE_ROWS)
     except tables.TableError as err:
-        raise ServicesError(source_name, [Problem(err.line, "", err.message)]) from None
+        raise ServicesError(source_name, [Problem(err.line, "", err.message, message_id=err.message_id,
+                                                  params=err.params)]) from None
     return frame, 2
 
 
-def _read_xlsx(data: bytes, source_name: str) -> pd.DataFrame:
+def read_file(path: str | Path) -> bytes:
+    """The bytes of a services file named on the command line or in settings, read
+    with the upload cap; a missing file, folder, device or pipe is a ServicesError."""
     try:
-        frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
-    except Exception as err:  # openpyxl raises many kinds for a broken workbook
-        raise ServicesError(source_name, [Problem(0, "", f"not a readable XLSX workbook: {err}")]) from None
-    return frame.astype(str).replace({"nan": "", "None": ""})
-
-
-def _read_geojson(text: str, source_name: str) -> pd.DataFrame:
-    try:
-        doc = json.loads(text)
-        features = doc["features"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ServicesError(source_name, [Problem(0, "", f"not a GeoJSON FeatureCollection: {err}")]) from None
-    records = []
-    for feature in features:
-        props = {k: "" if v is None else str(v) for k, v in (feature.get("properties") or {}).items()}
-        geom = feature.get("geometry") or {}
-        coords = geom.get("coordinates") if geom.get("type") == "Point" else None
-        if coords and len(coords) >= 2:
-            props["lon"], props["lat"] = str(coords[0]), str(coords[1])
-        else:
-            props.setdefault("lon", "")
-            props.setdefault("lat", "")
-        records.append(props)
-    return pd.DataFrame.from_records(records).astype(str) if records else pd.DataFrame()
+        return tables.read_file_bytes(path, max_bytes=MAX_UPLOAD_BYTES)
+    except tables.TableError as err:
+        raise ServicesError(str(path), [Problem(0, "", err.message, message_id=err.message_id,
+                                                params=err.params)]) from None
 
 
 # --- validating ----------------------------------------------------------------------------
@@ -137,8 +120,15 @@ def _text_schema() -> pa.DataFrameSchema:
     )
 
 
-def _schema_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
-    """(frame index, column, message) for every failing cell of the pandera schema."""
+# A cell problem before it becomes a Problem: (frame index, column, message, message_id, params).
+_CellProblem = tuple[int, str, str, str, dict]
+_SCHEMA_IDS = {"service_id": "services.id_characters", "type": "services.unknown_type",
+               "location_precision": "services.unknown_precision", "confidential": "services.not_boolean",
+               "confidence": "services.unknown_confidence"}
+
+
+def _schema_problems(frame: pd.DataFrame) -> list[_CellProblem]:
+    """Every failing cell of the pandera schema (text columns; never a coordinate)."""
     checked = frame.assign(
         type=frame["type"].str.strip(),
         location_precision=frame["location_precision"].str.strip(),
@@ -154,8 +144,12 @@ def _schema_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
             if index is None or pd.isna(index):
                 continue
             message = str(check)
+            if message == "is empty":
+                out.append((int(index), str(column), message, "services.empty", {}))
+                continue
             shown = "" if value is None or value == "" else f" ('{value}')"
-            out.append((int(index), str(column), f"{message}{shown}" if message != "is empty" else message))
+            out.append((int(index), str(column), f"{message}{shown}", _SCHEMA_IDS.get(str(column), "services.invalid_value"),
+                        {"value": "" if value is None else str(value)}))
         return out
     return []
 
@@ -180,42 +174,57 @@ def confidentiality_notices(frame: pd.DataFrame, first_row: int = 2) -> list[Pro
     flag = frame["confidential"].map(lambda v: str(v).strip().lower() in _TRUE if not isinstance(v, bool) else v)
     shelter = frame["type"].astype(str).str.strip().str.lower().eq("shelter")
     ids = frame["service_id"].astype(str).str.strip() if "service_id" in frame else pd.Series("", index=frame.index)
-    return [Problem(int(i) + first_row, "confidential", SHELTER_NOTICE, ids[i]) for i in frame.index[shelter & ~flag]]
+    return [Problem(int(i) + first_row, "confidential", SHELTER_NOTICE, ids[i], message_id="services.shelter_confidential")
+            for i in frame.index[shelter & ~flag]]
 
 
-def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[tuple[int, str, str]], np.ndarray, np.ndarray]:
+def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[_CellProblem], np.ndarray, np.ndarray]:
+    """Empty, non-numeric, swapped and outside-Tajikistan coordinates. A confidential
+    row's (or any shelter's) values are never repeated, in the message or its params."""
     lon = pd.to_numeric(frame["lon"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
     lat = pd.to_numeric(frame["lat"].str.strip().str.replace(",", ".", regex=False), errors="coerce")
     inside = pd.Series(tables.inside_tajikistan(lon, lat), index=frame.index)
     swapped_inside = pd.Series(tables.inside_tajikistan(lat, lon), index=frame.index)
-    problems: list[tuple[int, str, str]] = []
+    problems: list[_CellProblem] = []
+    # A confidential row's point is never repeated in a message (messages reach logs and screens).
+    secret = _confidential_rows(frame)
     for idx in frame.index[lon.isna() | lat.isna()]:
         for col, values in (("lon", lon), ("lat", lat)):
             if pd.isna(values[idx]):
                 raw = frame.at[idx, col].strip()
-                problems.append((idx, col, "is empty" if not raw else f"is not a number ('{raw}')"))
+                if not raw:
+                    problems.append((idx, col, "is empty", "services.empty", {}))
+                elif secret[idx]:
+                    problems.append((idx, col, "is not a number (value not repeated: confidential service)",
+                                     "services.not_a_number", {}))
+                else:
+                    problems.append((idx, col, f"is not a number ('{raw}')", "services.not_a_number", {"value": raw}))
     bad = ~inside & lon.notna() & lat.notna()
-    # A confidential row's point is never repeated in a message (messages reach logs and screens).
-    secret = _confidential_rows(frame)
     for idx in frame.index[bad & swapped_inside]:
         if secret[idx]:
             problems.append((idx, "lat/lon", "latitude and longitude look swapped (values not repeated: confidential "
-                                              "service); swap the lat and lon values of this row"))
+                                              "service); swap the lat and lon values of this row",
+                             "services.swapped", {}))
         else:
             problems.append((idx, "lat/lon", f"latitude and longitude look swapped (lat={lat[idx]}, lon={lon[idx]}); "
-                                              f"swap them: lat={lon[idx]}, lon={lat[idx]}"))
+                                              f"swap them: lat={lon[idx]}, lon={lat[idx]}",
+                             "services.swapped", {"lat": float(lat[idx]), "lon": float(lon[idx])}))
     for idx in frame.index[bad & ~swapped_inside]:
-        where = "the point" if secret[idx] else f"the point (lat={lat[idx]}, lon={lon[idx]})"
-        problems.append((idx, "lat/lon", f"{where} lies outside Tajikistan"))
+        if secret[idx]:
+            problems.append((idx, "lat/lon", "the point lies outside Tajikistan", "services.outside", {}))
+        else:
+            problems.append((idx, "lat/lon", f"the point (lat={lat[idx]}, lon={lon[idx]}) lies outside Tajikistan",
+                             "services.outside", {"lat": float(lat[idx]), "lon": float(lon[idx])}))
     return problems, lon.to_numpy(), lat.to_numpy()
 
 
-def _formula_problems(frame: pd.DataFrame) -> list[tuple[int, str, str]]:
+def _formula_problems(frame: pd.DataFrame) -> list[_CellProblem]:
     problems = []
     for column in (c for c in TEXT_COLUMNS if c in frame):
         starts = frame[column].str.lstrip().str[:1].isin(FORMULA_PREFIXES)
         for idx in frame.index[starts]:
-            problems.append((idx, column, "starts with =, +, - or @, which a spreadsheet would run as a formula"))
+            problems.append((idx, column, "starts with =, +, - or @, which a spreadsheet would run as a formula",
+                             "services.formula", {}))
     return problems
 
 
@@ -234,16 +243,20 @@ def validate_services(
     :class:`ServicesError` listing every problem.
     """
     if frame.empty and len(frame.columns) == 0:
-        raise ServicesError(source_name, [Problem(0, "", "the file is empty")])
+        raise ServicesError(source_name, [Problem(0, "", "the file is empty", message_id="table.empty")])
     frame = frame.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
     missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
     unknown = [c for c in frame.columns if c not in ALL_COLUMNS]
-    file_problems = [Problem(0, c, "required column is missing") for c in missing]
-    file_problems += [Problem(0, c, f"unknown column (known: {', '.join(ALL_COLUMNS)})") for c in unknown]
+    file_problems = [Problem(0, c, "required column is missing", message_id="services.missing_column",
+                             params={"column": c}) for c in missing]
+    file_problems += [Problem(0, c, f"unknown column (known: {', '.join(ALL_COLUMNS)})",
+                              message_id="services.unknown_column", params={"column": c, "known": ALL_COLUMNS})
+                      for c in unknown]
     if file_problems:
         raise ServicesError(source_name, file_problems)
     if frame.empty:
-        raise ServicesError(source_name, [Problem(0, "", "the file has a header but no rows")])
+        raise ServicesError(source_name, [Problem(0, "", "the file has a header but no rows",
+                                                  message_id="table.no_rows")])
     frame = frame.fillna("").astype(str)
 
     cell_problems = _schema_problems(frame) + _formula_problems(frame)
@@ -252,13 +265,16 @@ def validate_services(
     ids = frame["service_id"].str.strip()
     for idx in frame.index[ids.duplicated(keep="first") & (ids != "")]:
         first = int(frame.index[ids == ids[idx]][0]) + first_row
-        cell_problems.append((idx, "service_id", f"duplicate id '{ids[idx]}' (first used on row {first})"))
+        cell_problems.append((idx, "service_id", f"duplicate id '{ids[idx]}' (first used on row {first})",
+                              "services.duplicate_id", {"service_id": ids[idx], "first_row": first}))
     taken = set(existing_ids)
     for idx in frame.index[ids.isin(taken)]:
-        cell_problems.append((idx, "service_id", f"id '{ids[idx]}' is already used by a service in the registry"))
+        cell_problems.append((idx, "service_id", f"id '{ids[idx]}' is already used by a service in the registry",
+                              "services.id_taken", {"service_id": ids[idx]}))
     if cell_problems:
         problems = sorted(
-            (Problem(idx + first_row, col, msg, ids[idx]) for idx, col, msg in cell_problems),
+            (Problem(idx + first_row, col, msg, ids[idx], message_id=mid, params=params)
+             for idx, col, msg, mid, params in cell_problems),
             key=lambda p: (p.row, p.column),
         )
         raise ServicesError(source_name, problems)
@@ -293,7 +309,7 @@ def load_services(
     """The services list from a CSV/XLSX/GeoJSON file, validated; with ``districts``
     given, ``district_id`` is filled from the polygon each point lies in."""
     path = Path(path)
-    services = read_services(path.read_bytes(), str(path))
+    services = read_services(read_file(path), str(path))
     if not include_closed:
         services = services[services["closed_date"].str.strip() == ""]
     if districts is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 import sqlite3
+import stat
 import struct
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
@@ -40,6 +41,8 @@ _WGS84_WKT = (
     'AUTHORITY["EPSG","8901"]],UNIT["degree",0.0174532925199433,AUTHORITY["EPSG","9122"]],'
     'AXIS["Latitude",NORTH],AXIS["Longitude",EAST],AUTHORITY["EPSG","4326"]]'
 )
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_SQLITE_HEADER_BYTES = 100
 # --- GeoPackage encoding -------------------------------------------------------------------
 
 
@@ -153,8 +156,87 @@ def _file_location(path: str | os.PathLike[str] | None) -> Path:
     """The GeoPackage file :func:`store_location` names; a database URL is refused."""
     location = store_location(path)
     if isinstance(location, StoreURL):
-        raise StoreError(f"{location.masked} is a database URL; open it with open_store()")
+        raise StoreError(f"{location.masked} is a database URL; open it with open_store()",
+                         message_id="registry.url_not_file")
     return location
+
+
+def _damaged(path: Path, reason: str) -> StoreError:
+    return StoreError(f"{path}: the registry file is damaged ({reason}); it was not changed. Restore it from a "
+                      f"backup, or move it aside to start a new registry", message_id="registry.damaged",
+                      reason=reason)
+
+
+def check_registry_file(path: Path) -> None:
+    """Refuse a registry file that is not whole before anything opens it for writing.
+
+    Checked in order, each with a :class:`StoreError` (``registry.not_a_file``,
+    ``registry.damaged``, ``registry.not_a_registry``): a regular file; the SQLite
+    header (magic string, page size, the GeoPackage ``application_id`` at byte 68, the
+    file a whole number of pages and as long as its header says); then, on a read-only
+    connection that cannot write to the file, ``PRAGMA quick_check`` and the registry's
+    tables. A truncated, zeroed or random file, or another SQLite database, is refused
+    and left byte-for-byte as it was.
+    """
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        raise StoreError(f"{path}: cannot read the registry ({err.strerror})", message_id="registry.unreadable",
+                         reason=str(err.strerror)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{path}: the registry is not a regular file", message_id="registry.not_a_file")
+    try:
+        with open(path, "rb") as fh:
+            header = fh.read(_SQLITE_HEADER_BYTES)
+    except OSError as err:
+        raise StoreError(f"{path}: cannot read the registry ({err.strerror})", message_id="registry.unreadable",
+                         reason=str(err.strerror)) from None
+    if len(header) < _SQLITE_HEADER_BYTES or not header.startswith(_SQLITE_MAGIC):
+        raise _damaged(path, "not an SQLite database: truncated, overwritten or another kind of file")
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    if page_size < 512 or page_size & (page_size - 1):
+        raise _damaged(path, "bad page size in the header")
+    if int.from_bytes(header[68:72], "big") != GPKG_APPLICATION_ID:
+        raise StoreError(f"{path}: not a services registry GeoPackage", message_id="registry.not_a_registry")
+    pages = int.from_bytes(header[28:32], "big")
+    header_current = header[92:96] == header[24:28]  # the page count is valid only then
+    if info.st_size % page_size or (header_current and info.st_size < pages * page_size):
+        raise _damaged(path, "the file is truncated")
+    try:
+        con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, isolation_level=None,
+                              check_same_thread=False)
+    except sqlite3.Error as err:
+        raise _damaged(path, str(err)) from None
+    try:
+        problems = [r[0] for r in con.execute("PRAGMA quick_check(5)")]
+        tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    except sqlite3.OperationalError as err:
+        if "locked" in str(err) or "busy" in str(err):
+            return  # a writer holds it this instant: the file is a working database
+        raise _damaged(path, str(err)) from None
+    except sqlite3.DatabaseError as err:
+        raise _damaged(path, str(err)) from None
+    finally:
+        con.close()
+    if problems != ["ok"]:
+        raise _damaged(path, "integrity check: " + "; ".join(map(str, problems))[:300])
+    if not {LAYER, HISTORY, "gpkg_contents"} <= tables:
+        raise StoreError(f"{path}: not a services registry GeoPackage", message_id="registry.not_a_registry")
+
+
+def _store_error(path: Path, err: sqlite3.DatabaseError) -> StoreError | None:
+    """The StoreError for a failed SQLite call that is the file's or the disk's fault,
+    or None when the error is the caller's (a trigger, a constraint, a lock)."""
+    text = str(err).lower()
+    if "full" in text:
+        return StoreError(f"{path}: the disk is full; the change was not saved", message_id="registry.disk_full")
+    if "disk i/o" in text or "readonly" in text or "read-only" in text:
+        return StoreError(f"{path}: the registry could not be written ({err}); the change was not saved",
+                          message_id="registry.write_failed", reason=str(err))
+    if "malformed" in text or "not a database" in text:
+        return _damaged(path, str(err))
+    return None
 
 
 class ServiceStore(BaseServiceStore):
@@ -167,13 +249,10 @@ class ServiceStore(BaseServiceStore):
     def __init__(self, path: str | os.PathLike[str], busy_timeout_ms: int = config.STORE_BUSY_TIMEOUT_MS):
         self.path = _file_location(path)
         self.busy_timeout_ms = int(busy_timeout_ms)
-        if not self.path.is_file():
-            raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create")
-        with self._connect() as con:
-            app_id = con.execute("PRAGMA application_id").fetchone()[0]
-            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        if app_id != GPKG_APPLICATION_ID or not {LAYER, HISTORY, "gpkg_contents"} <= tables:
-            raise StoreError(f"{self.path}: not a services registry GeoPackage")
+        if not self.path.exists():
+            raise StoreError(f"{self.path}: no registry here; create one with ServiceStore.open_or_create",
+                             message_id="registry.missing")
+        check_registry_file(self.path)  # a damaged file is refused before any connection that may write
         self._add_missing_columns()
 
     # -- creating ------------------------------------------------------------------------
@@ -208,7 +287,8 @@ class ServiceStore(BaseServiceStore):
                 con.execute("COMMIT")
                 ok = con.execute("PRAGMA integrity_check").fetchone()[0]
                 if ok != "ok":
-                    raise StoreError(f"new registry failed its integrity check: {ok}")
+                    raise StoreError(f"new registry failed its integrity check: {ok}",
+                                     message_id="registry.create_failed", reason=str(ok))
             finally:
                 con.close()
             os.chmod(tmp, 0o600)
@@ -227,12 +307,22 @@ class ServiceStore(BaseServiceStore):
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
-                              check_same_thread=False)
+        """A connection; a full disk, an I/O error or a damaged file met on the way is
+        a :class:`StoreError` (the transaction is rolled back, nothing saved)."""
+        try:
+            con = sqlite3.connect(self.path, timeout=self.busy_timeout_ms / 1000, isolation_level=None,
+                                  check_same_thread=False)
+        except sqlite3.DatabaseError as err:
+            raise (_store_error(self.path, err) or err) from None
         try:
             con.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
             con.execute("PRAGMA synchronous = FULL")
             yield con
+        except sqlite3.DatabaseError as err:
+            mapped = _store_error(self.path, err)
+            if mapped is None:
+                raise
+            raise mapped from None
         finally:
             con.close()
 
@@ -255,7 +345,10 @@ class ServiceStore(BaseServiceStore):
             try:
                 yield _SqliteTx(con)
             except BaseException:
-                con.execute("ROLLBACK")
+                try:
+                    con.execute("ROLLBACK")
+                except sqlite3.OperationalError:
+                    pass  # SQLite already rolled back (a full disk, an I/O error)
                 raise
             con.execute("COMMIT")
             try:
