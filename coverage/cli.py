@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from rich.table import Table
 from coverage import analysis, config
 from coverage.data import services, sources
 from coverage.engine import roads, travel
-from coverage.errors import CoverageError
+from coverage.errors import CoverageError, OutputError
 from coverage.registry import auth, store
 
 console = Console()
@@ -95,9 +96,58 @@ def _district_table(result: analysis.Analysis, limit: int) -> Table:
     return table
 
 
-def write_results(result: analysis.Analysis, out: Path) -> list[Path]:
-    """Write per-community results (and the district table) to .gpkg, .geojson or .csv."""
+RESULT_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".csv")
+EXPORT_SUFFIXES: dict[str, tuple[str, ...]] = {"csv": (".csv",), "geojson": (".geojson", ".json"), "gpkg": (".gpkg",)}
+
+
+def check_out_path(out: str | os.PathLike[str], suffixes: Sequence[str]) -> Path:
+    """The output path, checked before any work: one of ``suffixes``, not an existing
+    folder, device or pipe (``/dev/full``), and in a folder this process can write
+    (created if missing; probed by creating and removing a temporary file, which also
+    works for root and read-only mounts). Raises :class:`OutputError`."""
     out = Path(out)
+    if out.exists() and not out.is_file():
+        raise OutputError(f"{out}: exists and is not a regular file (a folder or device); choose a file name",
+                          message_id="cli.out_not_a_file", field="--out", path=str(out))
+    if out.suffix.lower() not in suffixes:
+        raise OutputError(f"{out}: choose a file ending in {', '.join(suffixes)}", message_id="cli.out_bad_suffix",
+                          field="--out", path=str(out), suffixes=tuple(suffixes))
+    folder = out.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".coverage-probe-"):
+            pass
+    except OSError as err:
+        raise OutputError(f"{out}: cannot write in {folder} ({err.strerror or err})", message_id="cli.out_not_writable",
+                          field="--out", path=str(out), reason=str(err.strerror or err)) from None
+    return out
+
+
+def _write_failed(out: Path, err: BaseException) -> OutputError:
+    reason = getattr(err, "strerror", None) or (str(err).splitlines() or [type(err).__name__])[0]
+    return OutputError(f"{out}: writing failed ({reason}); the file was not written", message_id="cli.out_write_failed",
+                       field="--out", path=str(out), reason=str(reason))
+
+
+def write_results(result: analysis.Analysis, out: Path) -> list[Path]:
+    """Write per-community results (and the district table) to .gpkg, .geojson or .csv.
+
+    A write that fails (a full disk, a folder that went away) is an :class:`OutputError`
+    and the files begun are removed."""
+    out = check_out_path(out, RESULT_SUFFIXES)
+    import pyogrio.errors
+
+    try:
+        return _write_results(result, out)
+    except (OSError, pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError,
+            pyogrio.errors.FeatureError, pyogrio.errors.FieldError) as err:
+        for partial in (out, out.with_name(out.stem + "_districts.csv")):
+            if partial.is_file():
+                partial.unlink(missing_ok=True)
+        raise _write_failed(out, err) from None
+
+
+def _write_results(result: analysis.Analysis, out: Path) -> list[Path]:
     suffix = out.suffix.lower()
     communities = result.communities.copy()
     communities["minutes"] = communities["minutes"].where(communities["minutes"].map(math.isfinite))
@@ -120,12 +170,12 @@ def write_results(result: analysis.Analysis, out: Path) -> list[Path]:
         districts_out = out.with_name(out.stem + "_districts.csv")
         services.neutralise_formulas(result.districts).to_csv(districts_out, index=False)
         written.append(districts_out)
-    else:
-        raise ValueError(f"{out}: choose .gpkg, .geojson or .csv")
     return written
 
 
 def cmd_analyse(args: argparse.Namespace) -> int:
+    if args.out:  # a bad --out is refused now, not after minutes of computing
+        check_out_path(args.out, RESULT_SUFFIXES)
     settings = config.load_settings()
     inputs = analysis.load_inputs(
         Path(args.data_dir), services_path=args.services, population_path=args.population,
@@ -169,9 +219,9 @@ def cmd_route(args: argparse.Namespace) -> int:
 def cmd_check_services(args: argparse.Namespace) -> int:
     path = Path(args.file)
     try:
-        table = services.read_services(path.read_bytes(), str(path))
+        table = services.read_services(services.read_file(path), str(path))
     except services.ServicesError as err:
-        console.print(f"[red]{err}", markup=False, style="red")
+        console.print(str(err), markup=False, highlight=False, style="red", soft_wrap=True)
         return 1
     console.print(f"{path}: {len(table)} services, all rows valid.")
     return 0
@@ -181,21 +231,24 @@ def cmd_export_services(args: argparse.Namespace) -> int:
     """The registry as a file. ``--public`` goes through the privacy edge (confidential
     services at their settlement, public columns only); ``--staff`` is the full copy
     with exact points and addresses, for the organisations' own records only."""
+    out = check_out_path(args.out, EXPORT_SUFFIXES[args.format])
     registry = store.open_store(args.store)
     places = None
     if args.public:
         inputs = analysis.load_inputs(Path(args.data_dir), services_table=registry.services(), progress=_progress)
         places = inputs.places
     data = registry.export(args.format, public=args.public, places=places)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if args.public:
-        out.write_bytes(data)
-    else:  # exact shelter points: readable by the owner only, from the first byte
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+    try:
+        if args.public:
+            out.write_bytes(data)
+        else:  # exact shelter points: readable by the owner only, from the first byte
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+    except OSError as err:
+        out.unlink(missing_ok=True)
+        raise _write_failed(out, err) from None
     kind = "public copy (confidential services at town level)" if args.public else \
         "STAFF copy: exact points and addresses; keep it private"
     console.print(f"Wrote {out} ({args.format}, {kind})")
@@ -205,6 +258,14 @@ def cmd_export_services(args: argparse.Namespace) -> int:
 # Errors about the user's input or set-up, reported as a message (exit code 2) rather
 # than a traceback; anything else is a bug and keeps its traceback.
 INPUT_ERRORS: tuple[type[Exception], ...] = (CoverageError, FileNotFoundError)
+
+
+def threshold_minutes(text: str) -> float:
+    """argparse type of ``--threshold``: minutes, 0 < value <= config.MAX_THRESHOLD_MIN."""
+    try:
+        return analysis.check_threshold(text)
+    except CoverageError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -220,7 +281,8 @@ def build_parser() -> argparse.ArgumentParser:
     an = sub.add_parser("analyse", aliases=["analyze"], help="travel time to the nearest service; who is underserved")
     an.add_argument("--type", nargs="+", default=["shelter"], choices=config.SERVICE_TYPES, metavar="TYPE",
                     help=f"service type(s): {', '.join(config.SERVICE_TYPES)} (default: shelter)")
-    an.add_argument("--threshold", type=float, default=config.DEFAULT_THRESHOLD_MIN, help="minutes (default: 60)")
+    an.add_argument("--threshold", type=threshold_minutes, default=config.DEFAULT_THRESHOLD_MIN,
+                    help=f"minutes, above 0 and at most {config.MAX_THRESHOLD_MIN:g} (default: 60)")
     an.add_argument("--season", choices=config.SEASONS, default="summer")
     an.add_argument("--region", action="append", help="limit to a region (repeatable), e.g. Khatlon")
     an.add_argument("--out", help="write results to .gpkg, .geojson or .csv")

@@ -18,6 +18,7 @@ The family, by pipeline stage::
     │   ├── BoundaryError    a boundary or census input
     │   └── NetworkFormatError  a road network file
     ├── DataStepError        the data step could not run; nothing was written
+    ├── OutputError          an output file cannot be written (bad name, folder, full disk)
     ├── RegistryError        the services registry (also ``StoreError``)
     │   ├── UnknownService
     │   └── PermissionDenied
@@ -153,6 +154,13 @@ class DataStepError(CoverageError, RuntimeError):
     """The data step could not run; nothing was written."""
 
     default_id = "data_step.failed"
+
+
+class OutputError(CoverageError):
+    """An output file cannot be written: unknown suffix, a folder that cannot be
+    written, not a regular file, or the disk filled while writing."""
+
+    default_id = "output.failed"
 
 
 class RegistryError(CoverageError):

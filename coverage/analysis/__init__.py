@@ -5,6 +5,15 @@
 :class:`Analysis`, :class:`DataPaths`, :func:`ensure_data`).
 """
 
-from coverage.analysis.pipeline import Analysis, DataPaths, Inputs, analyse, ensure_data, load_inputs, travel_times
+from coverage.analysis.pipeline import (
+    Analysis,
+    DataPaths,
+    Inputs,
+    analyse,
+    check_threshold,
+    ensure_data,
+    load_inputs,
+    travel_times,
+)
 
-__all__ = ["Analysis", "DataPaths", "Inputs", "analyse", "ensure_data", "load_inputs", "travel_times"]
+__all__ = ["Analysis", "DataPaths", "Inputs", "analyse", "check_threshold", "ensure_data", "load_inputs", "travel_times"]

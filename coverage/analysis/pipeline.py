@@ -8,6 +8,7 @@ cheap and is what moves when a user drags the threshold slider.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from coverage import config
 from coverage.analysis import gaps
 from coverage.data import boundaries, communities, services, sources
 from coverage.engine import roads, travel
+from coverage.errors import InputError
 from coverage.views import privacy
 
 Progress = Callable[[str], None] | None
@@ -121,6 +123,21 @@ def load_inputs(
         Inputs(districts=districts, regions=regions, communities=comms, services=svc, places=places))
 
 
+def check_threshold(threshold_min: float) -> float:
+    """The threshold in minutes as a float, or an :class:`InputError`
+    (``input.threshold``) unless 0 < minutes <= :data:`config.MAX_THRESHOLD_MIN`
+    (NaN and infinity refused)."""
+    try:
+        value = float(threshold_min)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not (0 < value <= config.MAX_THRESHOLD_MIN):  # also False for NaN
+        raise InputError(f"the threshold must be a number of minutes above 0 and at most "
+                         f"{config.MAX_THRESHOLD_MIN:g}, not {threshold_min!r}", message_id="input.threshold",
+                         field="threshold", value=str(threshold_min), max_min=config.MAX_THRESHOLD_MIN)
+    return value
+
+
 def travel_times(
     inputs: Inputs,
     season: str = "summer",
@@ -130,7 +147,8 @@ def travel_times(
 ) -> pd.DataFrame:
     """Minutes from every community to the nearest service of every type present."""
     if season not in config.SEASONS:
-        raise ValueError(f"season must be one of {config.SEASONS}, not {season!r}")
+        raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
+                         season=str(season), known=config.SEASONS)
     network = roads.load_network(Path(network_path), season=season, settings=settings, progress=progress)
     if progress:
         progress(f"Nearest service of each of {inputs.services['type'].nunique()} types for "
@@ -150,7 +168,9 @@ def analyse(
     types = (service_type,) if isinstance(service_type, str) else tuple(service_type)
     unknown = [t for t in types if t not in config.SERVICE_TYPES]
     if unknown:
-        raise ValueError(f"unknown service type(s) {unknown}; choose from {', '.join(config.SERVICE_TYPES)}")
+        raise InputError(f"unknown service type(s) {unknown}; choose from {', '.join(config.SERVICE_TYPES)}",
+                         message_id="services.unknown_type", types=unknown, known=config.SERVICE_TYPES)
+    check_threshold(threshold_min)
     comms = inputs.communities
     if regions:
         comms = comms[comms["region"].isin(regions)]

@@ -348,7 +348,7 @@ def districts_with_region(adm2: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame) -> gpd
     out["adm1_shapeID"] = joined["shapeID"].reindex(out.index)
     if out["adm1_name"].isna().any():
         missing = out.loc[out["adm1_name"].isna(), "shapeName"].tolist()
-        raise BoundaryError(f"ADM2 units in no ADM1 polygon: {missing}")
+        raise BoundaryError(f"ADM2 units in no ADM1 polygon: {missing}", message_id="boundaries.adm2_outside_adm1")
     extra = []
     used = set(out["adm1_shapeID"])
     for _, region in adm1.iterrows():
@@ -393,7 +393,8 @@ def _join_census(units: gpd.GeoDataFrame, census: pd.DataFrame) -> pd.DataFrame:
         else:
             missing.append(u["shapeName"])
     if missing:
-        raise BoundaryError(f"no 2020 census population for district(s) {missing}")
+        raise BoundaryError(f"no 2020 census population for district(s) {missing}",
+                            message_id="boundaries.census_missing")
     return pd.DataFrame(rows).reset_index(drop=True)
 
 
@@ -445,7 +446,7 @@ def build_districts(
     units = units.to_crs(config.CRS_STORE).reset_index(drop=True)
     for col in ("shapeID", "shapeName", "district", "region"):
         if col not in units.columns:
-            raise BoundaryError(f"boundary layer lacks column {col!r}")
+            raise BoundaryError(f"boundary layer lacks column {col!r}", message_id="boundaries.missing_column")
     census_rows = _join_census(units, census)
     today: dict[str, str] = {}
     if crosswalk is not None:
@@ -489,7 +490,7 @@ def _check_alias_collisions(districts: pd.DataFrame) -> None:
         for n in [row["district"], *alias_list(row["district_aliases"])]:
             k = normalise_name(n)
             if k in owner and owner[k] != row["district_id"]:
-                raise BoundaryError(f"district name/alias {n!r} is ambiguous")
+                raise BoundaryError(f"district name/alias {n!r} is ambiguous", message_id="boundaries.ambiguous_name")
             owner[k] = row["district_id"]
 
 
@@ -508,6 +509,7 @@ def build_regions(districts: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame | None = N
         out = districts.dissolve(by="region").reset_index()[["region", "geometry"]]
     unknown = set(out["region"]) ^ set(pop.index)
     if unknown:
-        raise BoundaryError(f"regions differ between ADM1 and the districts: {sorted(unknown)}")
+        raise BoundaryError(f"regions differ between ADM1 and the districts: {sorted(unknown)}",
+                            message_id="boundaries.regions_differ")
     out["population"] = out["region"].map(pop).astype("int64")
     return out[REGION_COLUMNS].sort_values("region").reset_index(drop=True)

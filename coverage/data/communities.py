@@ -61,7 +61,8 @@ def read_settlements_csv(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     for col in ("name", "place", "lat", "lon"):
         if col not in df.columns:
-            raise CommunityError(f"{path}: settlements CSV lacks column {col!r}")
+            raise CommunityError(f"{path}: settlements CSV lacks column {col!r}",
+                                 message_id="communities.missing_column")
     df["lat"] = pd.to_numeric(df["lat"], errors="raise")
     df["lon"] = pd.to_numeric(df["lon"], errors="raise")
     if "source_id" not in df.columns:
@@ -195,7 +196,8 @@ def largest_remainder(values: np.ndarray, total: int, order_keys: list[str] | No
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         if total:
-            raise CommunityError("cannot share a non-zero total over no communities")
+            raise CommunityError("cannot share a non-zero total over no communities",
+                                 message_id="communities.no_communities")
         return np.zeros(0, dtype="int64")
     s = values.sum()
     if s > 0:
@@ -203,7 +205,8 @@ def largest_remainder(values: np.ndarray, total: int, order_keys: list[str] | No
     floors = np.floor(values + 1e-9).astype("int64")
     short = int(total - floors.sum())
     if short < 0 or short > len(values):
-        raise CommunityError(f"rounding failed: shortfall {short} over {len(values)} communities")
+        raise CommunityError(f"rounding failed: shortfall {short} over {len(values)} communities",
+                             message_id="communities.rounding_failed")
     frac = values - floors
     keys = order_keys if order_keys is not None else [str(i) for i in range(len(values))]
     order = sorted(range(len(values)), key=lambda i: (-frac[i], keys[i]))
@@ -272,7 +275,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
     )
     if osm["community_id"].duplicated().any():
         dup = osm.loc[osm["community_id"].duplicated(), "community_id"].iloc[0]
-        raise CommunityError(f"duplicate settlement id {dup}")
+        raise CommunityError(f"duplicate settlement id {dup}", message_id="communities.duplicate_id")
     osm.loc[~osm["place"].isin(PLACE_TYPES), "place"] = "village"
     osm = _assign_district(osm, districts)
     osm = osm[osm["district_id"].notna()].reset_index(drop=True)
@@ -374,7 +377,7 @@ def _pick(columns, options) -> str | None:
 
 
 def _fail(path: Path, row: int, problem: str) -> CommunityError:
-    return CommunityError(f"{path.name}: row {row}: {problem}")
+    return CommunityError(f"{path.name}: row {row}: {problem}", message_id="population.row_invalid")
 
 
 MAX_PROBLEMS_SHOWN = 20
@@ -388,17 +391,18 @@ def _raise_problems(path: Path, problems: list[tuple[int, str]]) -> None:
     lines = [f"{path.name}: row {row}: {problem}" for row, problem in problems[:MAX_PROBLEMS_SHOWN]]
     if len(problems) > MAX_PROBLEMS_SHOWN:
         lines.append(f"{path.name}: … and {len(problems) - MAX_PROBLEMS_SHOWN} more problems")
-    raise CommunityError("\n".join(lines))
+    raise CommunityError("\n".join(lines), message_id="population.rows_invalid")
 
 
 def _read_user_csv(path: Path) -> pd.DataFrame:
     try:
-        data = path.read_bytes()
+        data = tables.read_file_bytes(path, max_bytes=config.MAX_POPULATION_FILE_BYTES)
         tables.require_content(data)
         return tables.read_csv_text(tables.decode_utf8(data))
     except tables.TableError as err:
         where = f"row {err.line}: " if err.line else ""
-        raise CommunityError(f"{path.name}: {where}{err.message}") from None
+        raise CommunityError(f"{path.name}: {where}{err.message}", message_id=err.message_id, row=err.line,
+                             **err.params) from None
 
 
 def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -415,34 +419,36 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
     """
     path = Path(path)
     if not path.exists():
-        raise CommunityError(f"{path}: file not found")
+        raise CommunityError(f"{path}: file not found", message_id="population.not_found")
     suffix = path.suffix.lower()
     first_row = 2 if suffix == ".csv" else 1
     if suffix == ".csv":
         df = _read_user_csv(path)
         if df.empty:
-            raise CommunityError(f"{path.name}: no rows")
+            raise CommunityError(f"{path.name}: no rows", message_id="population.no_rows")
         geoms = _csv_geometries(path, df)
         gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=config.CRS_STORE)
     elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
         try:
             gdf = pyogrio.read_dataframe(path)
         except Exception as exc:  # noqa: BLE001 - re-raised with the file name
-            raise CommunityError(f"{path.name}: cannot read ({exc})") from exc
+            raise CommunityError(f"{path.name}: cannot read ({exc})", message_id="population.unreadable") from exc
         if gdf.crs is None:
             gdf = gdf.set_crs(config.CRS_STORE)
         gdf = gdf.to_crs(config.CRS_STORE)
     else:
-        raise CommunityError(f"{path.name}: unsupported format {suffix!r} (use .gpkg, .geojson or .csv)")
+        raise CommunityError(f"{path.name}: unsupported format {suffix!r} (use .gpkg, .geojson or .csv)",
+                             message_id="population.unsupported_format")
     if gdf.empty:
-        raise CommunityError(f"{path.name}: no rows")
+        raise CommunityError(f"{path.name}: no rows", message_id="population.no_rows")
     gdf = gdf.reset_index(drop=True)
     rows = np.arange(len(gdf)) + first_row
     problems: list[tuple[int, str]] = []
 
     pop_col = _pick(gdf.columns, _POP_COLUMNS)
     if pop_col is None:
-        raise CommunityError(f"{path.name}: no population column (expected one of {list(_POP_COLUMNS)})")
+        raise CommunityError(f"{path.name}: no population column (expected one of {list(_POP_COLUMNS)})",
+                             message_id="population.no_population_column")
     raw_pop = gdf[pop_col]
     pops = pd.to_numeric(raw_pop, errors="coerce").to_numpy(dtype=float)
     not_number = ~np.isfinite(pops)
@@ -531,7 +537,7 @@ def _csv_geometries(path: Path, df: pd.DataFrame) -> list:
         except ImportError:
             raise CommunityError(
                 f"{path.name}: has an H3 column {h3_col!r} but the h3 package is not installed; "
-                "add lon/lat columns or install h3"
+                "add lon/lat columns or install h3", message_id="population.h3_missing"
             ) from None
         out = []
         for i, cell in enumerate(df[h3_col]):
@@ -543,5 +549,5 @@ def _csv_geometries(path: Path, df: pd.DataFrame) -> list:
         return out
     raise CommunityError(
         f"{path.name}: needs lon/lat columns (one of {list(_LON_COLUMNS)} and {list(_LAT_COLUMNS)}) "
-        f"or an H3 column (one of {list(_H3_COLUMNS)})"
+        f"or an H3 column (one of {list(_H3_COLUMNS)})", message_id="population.no_coordinates"
     )

@@ -247,12 +247,14 @@ def _read_census(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     need = {"gb_adm2_shapeID", "census_unit_name", "population_total"}
     if need - set(df.columns):
-        raise DataStepError(f"{path}: census CSV lacks column(s) {sorted(need - set(df.columns))}")
+        raise DataStepError(f"{path}: census CSV lacks column(s) {sorted(need - set(df.columns))}",
+                            message_id="data_step.census_missing_column")
     bad = pd.to_numeric(df["population_total"], errors="coerce").isna()
     if bad.any():
         i = int(bad.to_numpy().nonzero()[0][0])
         raise DataStepError(
-            f"{path}: row {i + 1}: population_total {df['population_total'].iloc[i]!r} is not a number"
+            f"{path}: row {i + 1}: population_total {df['population_total'].iloc[i]!r} is not a number",
+            message_id="data_step.census_not_a_number"
         )
     df["population_total"] = pd.to_numeric(df["population_total"]).astype("int64")
     return df
@@ -384,7 +386,7 @@ def build_health(frames: list[gpd.GeoDataFrame], districts: gpd.GeoDataFrame) ->
 def _mirror_inputs(mirror: Path) -> dict[str, Path | None]:
     mirror = Path(mirror)
     if not mirror.is_dir():
-        raise DataStepError(f"mirror folder {mirror} does not exist")
+        raise DataStepError(f"mirror folder {mirror} does not exist", message_id="data_step.no_mirror")
     found: dict[str, Path | None] = {}
     missing = []
     for key, rel in MIRROR_FILES.items():
@@ -393,7 +395,7 @@ def _mirror_inputs(mirror: Path) -> dict[str, Path | None]:
             missing.append(rel)
         found[key] = p
     if missing:
-        raise DataStepError(f"mirror {mirror} lacks {missing}")
+        raise DataStepError(f"mirror {mirror} lacks {missing}", message_id="data_step.mirror_incomplete")
     return found
 
 
@@ -405,7 +407,7 @@ def _http_get(url: str) -> requests.Response:
         r = requests.get(url, timeout=config.HTTP_TIMEOUT_S, headers={"User-Agent": "tj-coverage-data-step"})
         r.raise_for_status()
     except requests.RequestException as exc:
-        raise DataStepError(f"download failed: {url}: {exc}") from exc
+        raise DataStepError(f"download failed: {url}: {exc}", message_id="data_step.download_failed") from exc
     return r
 
 
@@ -422,19 +424,21 @@ def download_geoboundaries(dest: Path, levels: tuple[str, ...] = ("ADM1", "ADM2"
         try:
             meta = _http_get(api).json()
         except ValueError as exc:
-            raise DataStepError(f"geoBoundaries API {api} did not return JSON") from exc
+            raise DataStepError(f"geoBoundaries API {api} did not return JSON",
+                                message_id="data_step.boundaries_api") from exc
         if isinstance(meta, list):
             meta = meta[0] if meta else {}
         url = meta.get("gjDownloadURL")
         if not url:
-            raise DataStepError(f"geoBoundaries API {api}: no gjDownloadURL in the answer")
+            raise DataStepError(f"geoBoundaries API {api}: no gjDownloadURL in the answer",
+                                message_id="data_step.boundaries_api")
         body = _http_get(url).content
         try:
             gj = json.loads(body)
         except ValueError as exc:
-            raise DataStepError(f"{url} is not GeoJSON") from exc
+            raise DataStepError(f"{url} is not GeoJSON", message_id="data_step.boundaries_not_geojson") from exc
         if not gj.get("features"):
-            raise DataStepError(f"{url}: GeoJSON without features")
+            raise DataStepError(f"{url}: GeoJSON without features", message_id="data_step.boundaries_empty")
         path = out_dir / f"geoBoundaries-TJK-{level}.geojson"
         path.write_bytes(body)
         (out_dir / f"geoBoundaries-TJK-{level}-metaData.json").write_text(
@@ -479,7 +483,8 @@ def _osm_features(polygon, tags: dict) -> gpd.GeoDataFrame:
         except InsufficientResponseError:
             return gpd.GeoDataFrame(geometry=[], crs=config.CRS_STORE)
         except requests.RequestException as exc:
-            raise DataStepError(f"Overpass request to {config.OVERPASS_URL} failed: {exc}") from exc
+            raise DataStepError(f"Overpass request to {config.OVERPASS_URL} failed: {exc}",
+                                message_id="data_step.overpass_failed") from exc
     gdf = gdf.reset_index()
     if "element" not in gdf.columns and "element_type" in gdf.columns:
         gdf = gdf.rename(columns={"element_type": "element", "osmid": "id"})
@@ -507,7 +512,8 @@ def download_osm_settlements(dest: Path, districts: gpd.GeoDataFrame) -> Path:
                 }
             )
     if not rows:
-        raise DataStepError(f"Overpass ({config.OVERPASS_URL}) returned no settlements")
+        raise DataStepError(f"Overpass ({config.OVERPASS_URL}) returned no settlements",
+                            message_id="data_step.no_settlements")
     st = pd.DataFrame(rows).drop_duplicates(subset=["source_id"])
     st["name_script"] = st["name"].map(name_script)
     pts = gpd.GeoDataFrame(st, geometry=gpd.points_from_xy(st["lon"], st["lat"]), crs=config.CRS_STORE)
@@ -631,7 +637,7 @@ def run_data_step(
     try:
         if download:
             if mirror_path is None or not (mirror_path / MIRROR_FILES["census"]).exists():
-                raise DataStepError(CENSUS_NEEDS_MIRROR)
+                raise DataStepError(CENSUS_NEEDS_MIRROR, message_id="data_step.census_needs_mirror")
             census_path = mirror_path / MIRROR_FILES["census"]
             xw = mirror_path / MIRROR_FILES["crosswalk"]
             crosswalk_path = xw if xw.exists() else None
@@ -666,7 +672,8 @@ def run_data_step(
         else:
             if mirror_path is None:
                 raise DataStepError(
-                    "no mirror folder (set COVERAGE_MIRROR or pass mirror=...) and download=False"
+                    "no mirror folder (set COVERAGE_MIRROR or pass mirror=...) and download=False",
+                    message_id="data_step.no_mirror"
                 )
             found = _mirror_inputs(mirror_path)
             report(0.05, f"reading the mirror {mirror_path}")
@@ -708,13 +715,14 @@ def run_data_step(
             districts = build_districts(units, census, crosswalk, geonames, settlements)
             regions = build_regions(districts, adm1)
         except ValueError as exc:
-            raise DataStepError(f"building districts failed: {exc}") from exc
+            raise DataStepError(f"building districts failed: {exc}", message_id="data_step.districts_failed") from exc
         report(0.7, "building communities")
         communities = build_communities(settlements, geonames, districts)
         check = communities.groupby("district_id")["population"].sum()
         expected = districts.set_index("district_id")["population"]
         if not check.reindex(expected.index).fillna(0).astype("int64").equals(expected.astype("int64")):
-            raise DataStepError("community populations do not sum to the census district totals")
+            raise DataStepError("community populations do not sum to the census district totals",
+                                message_id="data_step.population_mismatch")
         report(0.8, "building health facilities")
         health = build_health([_read_geojson(p) for p in health_frames_paths], districts)
 
@@ -784,7 +792,7 @@ def run_data_step(
         raise
     except Exception as exc:
         staging.abort()
-        raise DataStepError(f"data step failed: {type(exc).__name__}: {exc}") from exc
+        raise DataStepError(f"data step failed: {type(exc).__name__}: {exc}", message_id="data_step.failed") from exc
     except BaseException:  # KeyboardInterrupt etc.: still leave nothing behind
         staging.abort()
         raise

@@ -47,19 +47,19 @@ def read_file_bytes(path: str | os.PathLike[str], *, max_bytes: int = config.MAX
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0))
     except FileNotFoundError:
-        raise TableError(0, f"{path}: no such file", message_id="table.not_found", path=str(path)) from None
+        raise TableError(0, "no such file", message_id="table.not_found", path=str(path)) from None
     except IsADirectoryError:
-        raise TableError(0, f"{path}: is a folder, not a file", message_id="table.not_a_file",
+        raise TableError(0, "is a folder, not a file", message_id="table.not_a_file",
                          path=str(path)) from None
     except OSError as err:
-        raise TableError(0, f"{path}: cannot be opened ({err.strerror})", message_id="table.unreadable",
+        raise TableError(0, f"cannot be opened ({err.strerror})", message_id="table.unreadable",
                          path=str(path), reason=str(err.strerror)) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             kind = "a folder" if stat.S_ISDIR(info.st_mode) else "a pipe" if stat.S_ISFIFO(info.st_mode) \
                 else "a device" if stat.S_ISCHR(info.st_mode) or stat.S_ISBLK(info.st_mode) else "a special file"
-            raise TableError(0, f"{path}: is {kind}, not a regular file", message_id="table.not_a_file",
+            raise TableError(0, f"is {kind}, not a regular file", message_id="table.not_a_file",
                              path=str(path), kind=kind)
         if info.st_size > max_bytes:
             raise _too_large(info.st_size, max_bytes)
@@ -68,7 +68,7 @@ def read_file_bytes(path: str | os.PathLike[str], *, max_bytes: int = config.MAX
             fd = -1  # closed by the file object
             data = fh.read(max_bytes + 1)  # a file that grew while read is still capped
     except OSError as err:
-        raise TableError(0, f"{path}: cannot be read ({err.strerror})", message_id="table.unreadable",
+        raise TableError(0, f"cannot be read ({err.strerror})", message_id="table.unreadable",
                          path=str(path), reason=str(err.strerror)) from None
     finally:
         if fd >= 0:

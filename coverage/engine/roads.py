@@ -43,7 +43,7 @@ from scipy.spatial import cKDTree
 
 from coverage import config
 from coverage.config import Settings, load_settings
-from coverage.errors import NetworkFormatError
+from coverage.errors import InputError, NetworkFormatError
 
 Progress = Callable[[str], None] | None
 
@@ -131,7 +131,7 @@ def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
             f"  osmium tags-filter {pbf.name} w/highway -o roads.osm.pbf && "
             "osmium cat roads.osm.pbf -o roads.osm\n"
             f"  (or: osmconvert {pbf.name} -o=all.osm && osmfilter all.osm "
-            "--keep='highway=' -o=roads.osm)\nthen pass the .osm file."
+            "--keep='highway=' -o=roads.osm)\nthen pass the .osm file.", message_id="network.pbf_needs_osmium"
         ) from exc
     _say(progress, f"Converting {pbf.name} to OSM XML (roads only)…")
     out = out_dir / (pbf.name[: -len(PBF_SUFFIX)] + ".osm")
@@ -143,7 +143,8 @@ def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
             for way in ways:
                 writer.add(way)
     except RuntimeError as exc:  # libosmium's errors for a damaged or truncated file
-        raise NetworkFormatError(f"{pbf}: not a readable .osm.pbf file ({exc})") from exc
+        raise NetworkFormatError(f"{pbf}: not a readable .osm.pbf file ({exc})",
+                                 message_id="network.unreadable") from exc
     return out
 
 
@@ -158,7 +159,8 @@ def _as_xml(path: Path, progress: Progress) -> Iterator[Path]:
         yield path
     else:
         raise NetworkFormatError(
-            f"{path}: unknown road network format; expected OSM XML (.osm, .xml) or .osm.pbf"
+            f"{path}: unknown road network format; expected OSM XML (.osm, .xml) or .osm.pbf",
+            message_id="network.unknown_format"
         )
 
 
@@ -317,7 +319,8 @@ def load_graph(
     """
     path = Path(path)
     if season not in config.SEASONS:
-        raise ValueError(f"season must be one of {config.SEASONS}, not {season!r}")
+        raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
+                         season=str(season), known=config.SEASONS)
     if not path.exists():
         raise FileNotFoundError(f"road network file not found: {path}")
     settings = settings if settings is not None else load_settings()
@@ -327,7 +330,7 @@ def load_graph(
         way_lengths = read_way_lengths(xml_path)
     _keep_drivable(G, settings)
     if G.number_of_edges() == 0:
-        raise NetworkFormatError(f"{path}: no drivable highway ways found")
+        raise NetworkFormatError(f"{path}: no drivable highway ways found", message_id="network.no_roads")
     _apply_length_tags(G, way_lengths)
     _add_travel_minutes(G, settings, season)
     _say(progress, "Simplifying the road graph…")

@@ -27,6 +27,7 @@ from scipy.spatial import cKDTree
 from coverage import config
 from coverage.config import Settings, load_settings
 from coverage.engine.roads import RoutingNetwork, points_xy, snap_candidates
+from coverage.errors import InputError
 
 TIMES_COLUMNS = (
     "community_id", "service_type", "minutes", "service_id", "access_minutes",
@@ -256,9 +257,11 @@ def find_node(network: RoutingNetwork, place: str) -> int:
     by_norm = {normalise_name(n): n for n in named}
     close = difflib.get_close_matches(wanted, list(by_norm), n=5, cutoff=0.6)
     hint = f"; did you mean {', '.join(repr(by_norm[c]) for c in close)}?" if close else ""
-    raise ValueError(
+    raise InputError(
         f"no place named {place!r} on the {network.season or 'road'} network "
-        f"({len(named)} named places; places cut off in this season are not on it){hint}"
+        f"({len(named)} named places; places cut off in this season are not on it){hint}",
+        message_id="route.unknown_place", place=str(place), season=network.season or "",
+        suggestions=[by_norm[c] for c in close],
     )
 
 
@@ -270,7 +273,8 @@ def route(network: RoutingNetwork, origin: str, destination: str) -> Route:
     start, end = find_node(network, origin), find_node(network, destination)
     dist, pred = dijkstra(network.matrix, directed=True, indices=start, return_predecessors=True)
     if not np.isfinite(dist[end]):
-        raise ValueError(f"no road from {origin!r} to {destination!r} on this network")
+        raise InputError(f"no road from {origin!r} to {destination!r} on this network", message_id="route.no_road",
+                         origin=origin, destination=destination)
     path = [end]
     while path[-1] != start:
         path.append(int(pred[path[-1]]))

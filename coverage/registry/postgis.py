@@ -161,7 +161,7 @@ class _Database:
                                   connect_timeout=max(2, self.busy_timeout_ms // 1000))
         except psycopg.Error as err:
             raise StoreError(f"cannot connect to the registry database {self.url.masked}: "
-                             f"{_scrub(err, self.url)}") from None
+                             f"{_scrub(err, self.url)}", message_id="registry.cannot_connect") from None
         try:
             yield con
         finally:
@@ -175,11 +175,11 @@ class _Database:
             yield
         except pg_errors.LockNotAvailable:
             raise StoreError(f"the registry is busy: another change held it for more than "
-                             f"{self.busy_timeout_ms / 1000:g} s; try again") from None
+                             f"{self.busy_timeout_ms / 1000:g} s; try again", message_id="registry.busy") from None
         except psycopg.Error as err:
             first_line = err.diag.message_primary or type(err).__name__
             raise StoreError(f"the registry database {self.url.masked} refused: {first_line} "
-                             f"(SQLSTATE {err.sqlstate})") from None
+                             f"(SQLSTATE {err.sqlstate})", message_id="registry.refused") from None
 
     @contextmanager
     def read(self) -> Iterator[_Tx]:
@@ -245,9 +245,10 @@ class PostgisServiceStore(BaseServiceStore):
         state = self._db.state()
         if state == "missing":
             raise StoreError(f"{self.path.masked}: no registry here; create one with "
-                             "PostgisServiceStore.open_or_create")
+                             "PostgisServiceStore.open_or_create", message_id="registry.missing")
         if state != "registry":
-            raise StoreError(f"{self.path.masked}: not a services registry database ({state})")
+            raise StoreError(f"{self.path.masked}: not a services registry database ({state})",
+                             message_id="registry.not_a_registry")
         self._add_missing_columns()
 
     @classmethod
@@ -277,7 +278,7 @@ class PostgisServiceStore(BaseServiceStore):
 def _url(url: str | StoreURL | None) -> StoreURL:
     location = store_location(url)
     if not isinstance(location, StoreURL):
-        raise StoreError(f"{location}: a PostGIS registry needs a postgresql:// URL")
+        raise StoreError(f"{location}: a PostGIS registry needs a postgresql:// URL", message_id="registry.url_needed")
     return location
 
 
@@ -310,12 +311,12 @@ def _ensure_postgis(tx: _Tx, url: StoreURL) -> None:
     available = tx.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'").fetchone()
     if not available:
         raise StoreError(f"{url.masked}: the PostGIS extension is not installed on this server "
-                         "(Debian: apt-get install postgresql-15-postgis-3)")
+                         "(Debian: apt-get install postgresql-15-postgis-3)", message_id="registry.postgis_missing")
     try:
         tx.execute("CREATE EXTENSION postgis")
     except pg_errors.InsufficientPrivilege:
         raise StoreError(f"{url.masked}: the database needs the PostGIS extension; ask its owner or a "
-                         "superuser to run CREATE EXTENSION postgis") from None
+                         "superuser to run CREATE EXTENSION postgis", message_id="registry.postgis_missing") from None
 
 
 __all__ = ["PostgisServiceStore"]
