@@ -298,3 +298,31 @@ def test_a_whole_registry_still_opens(good_registry_bytes, tmp_path):
     path = tmp_path / "registry.gpkg"
     path.write_bytes(good_registry_bytes)
     assert len(open_store(path).ids()) > 0
+
+
+def test_population_layer_and_network_must_be_regular_files(tmp_path):
+    from coverage.data import communities
+    from coverage.engine import roads
+    from coverage.errors import CommunityError, NetworkFormatError
+
+    fifo = tmp_path / "people.geojson"
+    os.mkfifo(fifo)
+    with pytest.raises(CommunityError) as caught:
+        communities.load_user_population(fifo, districts=None)
+    assert caught.value.message_id == "table.not_a_file"
+    pipe_csv = tmp_path / "people.csv"
+    os.mkfifo(pipe_csv)
+    with pytest.raises(CommunityError) as caught:
+        communities.load_user_population(pipe_csv, districts=None)
+    assert caught.value.message_id == "table.not_a_file"
+    (tmp_path / "roads.osm").mkdir()
+    with pytest.raises(NetworkFormatError) as caught:
+        roads.load_graph(tmp_path / "roads.osm", season="summer")
+    assert caught.value.message_id == "network.not_a_file"
+
+
+def test_route_with_a_pipe_as_network_does_not_hang(tmp_path):
+    fifo = tmp_path / "roads.osm"
+    os.mkfifo(fifo)
+    done = main_in_process("route", "Khujand", "Bokhtar", "--network", str(fifo))
+    _one_clear_message(done, "not a regular file")

@@ -430,6 +430,10 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
         gdf = gpd.GeoDataFrame(df, geometry=geoms, crs=config.CRS_STORE)
     elif suffix in (".gpkg", ".geojson", ".json", ".shp", ".fgb"):
         try:
+            tables.check_regular_file(path, max_bytes=config.MAX_POPULATION_FILE_BYTES)
+        except tables.TableError as err:
+            raise CommunityError(f"{path.name}: {err.message}", message_id=err.message_id, **err.params) from None
+        try:
             gdf = pyogrio.read_dataframe(path)
         except Exception as exc:  # noqa: BLE001 - re-raised with the file name
             raise CommunityError(f"{path.name}: cannot read ({exc})", message_id="population.unreadable") from exc

@@ -78,6 +78,24 @@ def read_file_bytes(path: str | os.PathLike[str], *, max_bytes: int = config.MAX
     return data
 
 
+def check_regular_file(path: str | os.PathLike[str], *, max_bytes: int) -> None:
+    """Refuse (TableError) a path that is missing, not a regular file (a folder, device
+    or pipe: checked with ``stat``, which never blocks) or larger than ``max_bytes``,
+    for files another library will open (GeoPackage, GeoJSON read by pyogrio)."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise TableError(0, "no such file", message_id="table.not_found", path=str(path)) from None
+    except OSError as err:
+        raise TableError(0, f"cannot be opened ({err.strerror})", message_id="table.unreadable", path=str(path),
+                         reason=str(err.strerror)) from None
+    if not stat.S_ISREG(info.st_mode):
+        raise TableError(0, "is not a regular file (a folder, device or pipe)", message_id="table.not_a_file",
+                         path=str(path))
+    if info.st_size > max_bytes:
+        raise _too_large(info.st_size, max_bytes)
+
+
 def _too_large(size: int, max_bytes: int) -> TableError:
     return TableError(0, f"the file is {size:,} bytes; the limit is {max_bytes:,}", message_id="table.too_large",
                       size_bytes=size, max_bytes=max_bytes)

@@ -302,6 +302,16 @@ def _add_travel_minutes(G: nx.MultiDiGraph, settings: Settings, season: str) -> 
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0 and "name" not in G.nodes[n]])
 
 
+def _require_network_file(path: Path) -> None:
+    """Refuse a missing road file (FileNotFoundError) or one that is not a regular file
+    (a folder, device or pipe: :class:`NetworkFormatError`) before anything opens it."""
+    if not path.exists():
+        raise FileNotFoundError(f"road network file not found: {path}")
+    if not path.is_file():
+        raise NetworkFormatError(f"{path}: not a regular file (a folder, device or pipe)",
+                                 message_id="network.not_a_file", path=str(path))
+
+
 def load_graph(
     path: Path | str = config.DEFAULT_NETWORK,
     season: str = "summer",
@@ -321,8 +331,7 @@ def load_graph(
     if season not in config.SEASONS:
         raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
                          season=str(season), known=config.SEASONS)
-    if not path.exists():
-        raise FileNotFoundError(f"road network file not found: {path}")
+    _require_network_file(path)
     settings = settings if settings is not None else load_settings()
     with _as_xml(path, progress) as xml_path, _osmnx_tags() as ox:
         _say(progress, f"Reading {path.name} with osmnx…")
@@ -550,6 +559,7 @@ def load_network(
     ``progress``: optional callable receiving short status strings during a long build.
     """
     path = Path(path)
+    _require_network_file(path)  # before hashing it: a pipe would hang, a device never end
     settings = settings if settings is not None else load_settings()
     cache_root = Path(cache_dir) if cache_dir is not None else config.CACHE_DIR
     stat = path.stat()
