@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -26,10 +27,18 @@ import pytest
 from coverage.errors import CoverageError, ServicesError
 
 HERE = Path(__file__).resolve().parent / "bad_inputs"
-sys.path.insert(0, str(HERE))  # make_corpus is a script beside the corpus, not part of the package
-from make_corpus import corpus, make_corpus  # noqa: E402
 
-sys.path.remove(str(HERE))
+
+def _load_script(name: str):
+    """A script beside the corpus (not part of any package), loaded by its path."""
+    spec = importlib.util.spec_from_file_location(f"bad_inputs_{name}", HERE / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_make_corpus = _load_script("make_corpus")
+corpus, make_corpus = _make_corpus.corpus, _make_corpus.make_corpus
 
 EXPECTED = list(csv.DictReader((HERE / "expected.csv").open(encoding="utf-8")))
 PEAK_MEMORY_LIMIT_KB = 1024 * 1024  # 1 GiB
