@@ -66,8 +66,9 @@ def corpus_dir(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def cli_results(corpus_dir) -> dict[str, dict]:
-    """``python -m coverage check-services FILE`` for every file (one warm parent forks a
-    child per file; see check_files.py), with each child's output, exit code and peak memory."""
+    """For every file, ``python -m coverage check-services FILE`` (``cli``) and the staff
+    page's upload check (``upload``), each in its own child of one warm parent (see
+    check_files.py), with each child's output, exit code and peak memory."""
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", COLUMNS="200")
     paths = [str(corpus_dir / row["file"]) for row in EXPECTED]
     done = subprocess.run([sys.executable, str(HERE / "check_files.py"), *paths], capture_output=True, text=True,
@@ -95,7 +96,7 @@ def _absent(row: dict[str, str]) -> list[str]:
 
 @pytest.mark.parametrize("row", EXPECTED, ids=[row["file"] for row in EXPECTED])
 def test_check_services_command_gives_one_clear_message(row, cli_results):
-    result = cli_results[row["file"]]
+    result = cli_results[row["file"]]["cli"]
     output = " ".join(result["output"].split())  # rich may wrap a long message
     assert result["returncode"] != 0, output
     assert "Traceback" not in output
@@ -107,7 +108,13 @@ def test_check_services_command_gives_one_clear_message(row, cli_results):
 
 @pytest.mark.parametrize("row", EXPECTED, ids=[row["file"] for row in EXPECTED])
 def test_checking_a_file_stays_under_a_gigabyte(row, cli_results):
-    assert 0 < cli_results[row["file"]]["maxrss_kb"] < PEAK_MEMORY_LIMIT_KB
+    """The staff page's upload check and the command each peak under 1 GB, and the upload
+    check refuses the file with the same message."""
+    upload, command = cli_results[row["file"]]["upload"], cli_results[row["file"]]["cli"]
+    assert upload["returncode"] == 1 and "Traceback" not in upload["output"], upload["output"]
+    assert row["fragment"] in " ".join(upload["output"].split())
+    assert 0 < upload["maxrss_kb"] < PEAK_MEMORY_LIMIT_KB
+    assert 0 < command["maxrss_kb"] < PEAK_MEMORY_LIMIT_KB
 
 
 @pytest.mark.parametrize("row", EXPECTED, ids=[row["file"] for row in EXPECTED])

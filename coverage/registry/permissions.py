@@ -30,11 +30,11 @@ def actor(user: str | Actor) -> tuple[str, str | None, bool]:
     if isinstance(user, str):
         name = user.strip()
         if not name:
-            raise StoreError("every change needs the name of who made it")
+            raise StoreError("every change needs the name of who made it", message_id="registry.no_user")
         return name, None, True
     username = str(getattr(user, "username", "")).strip()
     if not username:
-        raise StoreError("every change needs the name of who made it")
+        raise StoreError("every change needs the name of who made it", message_id="registry.no_user")
     role = str(getattr(user, "role", "staff"))
     return username, str(getattr(user, "organisation", "")), role == "admin"
 

@@ -1,10 +1,17 @@
-"""``python -m coverage check-services FILE`` for many files, one warm interpreter.
+"""Check many files in one warm interpreter, each in its own child process.
 
 Run as ``python tests/bad_inputs/check_files.py FILE ...``: imports the package once,
-then for each file forks a child that runs the ``coverage`` package as ``__main__``
-(exactly what ``python -m coverage check-services FILE`` runs) with its stdout and
-stderr captured, and reaps it with ``os.wait4``, whose resource usage is that child's
-alone. Prints one JSON object: file → ``returncode``, ``output`` (stdout + stderr) and
+then for each file forks two children, each reaped with ``os.wait4`` (whose resource
+usage is that child's alone):
+
+``cli``
+    runs the ``coverage`` package as ``__main__`` with ``check-services FILE``, exactly
+    what ``python -m coverage check-services FILE`` runs;
+``upload``
+    reads the file and calls ``uploads.check_upload``, the one call the staff page
+    makes for an uploaded file (with the bytes in memory, as Streamlit holds them).
+
+Prints one JSON object: file → mode → ``returncode``, ``output`` (stdout + stderr) and
 ``maxrss_kb`` (the child's peak resident memory, KiB; it includes the pages it shares
 with this warm parent, so it over-states what the check itself costs). An uncaught
 exception in a child prints its traceback exactly as ``python -m`` would.
@@ -20,7 +27,25 @@ import tempfile
 import traceback
 
 
-def check(path: str) -> dict[str, object]:
+def _cli(path: str) -> None:
+    sys.argv = ["python -m coverage", "check-services", path]
+    runpy.run_module("coverage", run_name="__main__", alter_sys=True)
+
+
+def _upload(path: str) -> None:
+    from pathlib import Path
+
+    from coverage.errors import ServicesError
+    from coverage.registry import uploads
+
+    try:
+        uploads.check_upload(Path(path).read_bytes(), Path(path).name, existing_ids=())
+    except ServicesError as err:
+        print(err)
+        sys.exit(1)
+
+
+def check(path: str, mode: str) -> dict[str, object]:
     with tempfile.TemporaryFile() as out:
         sys.stdout.flush()
         sys.stderr.flush()
@@ -28,10 +53,9 @@ def check(path: str) -> dict[str, object]:
         if pid == 0:  # the child: python -m coverage check-services PATH
             os.dup2(out.fileno(), 1)
             os.dup2(out.fileno(), 2)
-            sys.argv = ["python -m coverage", "check-services", path]
             code = 1
             try:
-                runpy.run_module("coverage", run_name="__main__", alter_sys=True)
+                (_cli if mode == "cli" else _upload)(path)
                 code = 0
             except SystemExit as done:
                 code = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
@@ -49,8 +73,9 @@ def check(path: str) -> dict[str, object]:
 
 def main(paths: list[str]) -> int:
     import coverage.cli  # noqa: F401 - imported once, before the first fork
+    import coverage.registry.uploads  # noqa: F401
 
-    results = {path: check(path) for path in paths}
+    results = {path: {mode: check(path, mode) for mode in ("cli", "upload")} for path in paths}
     sys.stdout.write(json.dumps(results))
     return 0
 
