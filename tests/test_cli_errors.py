@@ -225,6 +225,28 @@ def test_registry_import_on_a_full_disk_saves_nothing(registry_path):
     assert not any(sid.startswith("BULK-") for sid in open_store(registry_path).ids())
 
 
+UNSUPPORTED_STORE = "'ftp://…' is not supported; give a file path or a postgresql:// URL"
+
+
+def test_an_unsupported_store_url_is_one_message_from_the_command(tmp_path):
+    """``--store ftp://…``: one message naming the scheme (never the URL's password),
+    exit 2, no traceback, nothing written."""
+    out = tmp_path / "services.csv"
+    done = run_cli("export-services", "--staff", "--format", "csv", "--out", str(out),
+                   "--store", "ftp://user:s3cret@x/registry", timeout=60)
+    output = _one_clear_message(done, UNSUPPORTED_STORE)
+    assert done.returncode == 2 and output.count("not supported") == 1
+    assert "s3cret" not in output and not out.exists()
+
+
+def test_an_unsupported_store_url_in_the_environment_is_one_message(tmp_path, monkeypatch):
+    monkeypatch.setenv("COVERAGE_STORE", "ftp://x")
+    out = tmp_path / "services.csv"
+    done = main_in_process("export-services", "--public", "--format", "csv", "--out", str(out))
+    output = _one_clear_message(done, UNSUPPORTED_STORE)
+    assert done.returncode == 2 and output.count("not supported") == 1 and not out.exists()
+
+
 def _damaged_copies(good: bytes) -> dict[str, bytes]:
     page = 4096
     return {

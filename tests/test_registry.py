@@ -38,6 +38,7 @@ from conftest import (
 from coverage import config
 from coverage.data import services
 from coverage.data.services import ServicesError
+from coverage.errors import InputError
 from coverage.registry.store import PermissionDenied, StoreError, StoreURL, UnknownService
 from coverage.registry.uploads import check_upload, swappable_rows
 
@@ -89,12 +90,14 @@ def lifecycle(registry) -> None:
     assert "TEST-SH-EXACT" not in set(registry.services()["service_id"])
     assert registry.services(include_closed=True).set_index("service_id").loc["TEST-SH-EXACT", "closed_date"] \
         == "2024-05-01"
-    with pytest.raises(StoreError, match="already closed"):
+    with pytest.raises(StoreError, match="already closed") as err:
         registry.close("TEST-SH-EXACT", "2024-05-02", "carol")
+    assert err.value.message_id == "registry.already_closed"
     registry.reopen("TEST-SH-EXACT", "dave")
     assert registry.get("TEST-SH-EXACT")["closed_date"] == ""
-    with pytest.raises(StoreError, match="not closed"):
+    with pytest.raises(StoreError, match="not closed") as err:
         registry.reopen("TEST-SH-EXACT", "dave")
+    assert err.value.message_id == "registry.not_closed"
 
     history = registry.history("test", service_id="TEST-SH-EXACT")
     assert history["action"].tolist() == ["create", "update", "close", "reopen"]
@@ -112,22 +115,23 @@ def test_add_update_close_reopen_keep_history(registry):
 
 
 @pytest.mark.parametrize(
-    "change, expected",
+    "change, expected, message_id",
     [
-        ({"lat": "69.6", "lon": "40.2"}, "swap them: lat=40.2, lon=69.6"),
-        ({"type": "hostel"}, "not a known service type"),
-        ({"name": ""}, "column 'name': is empty"),
-        ({"note": "=cmd|' /C calc'!A0"}, "formula"),
-        ({"address": "@SUM(A1)"}, "column 'address'"),
-        ({"owner_org": "Not A Key"}, "owner_org"),
-        ({"phone": "123"}, "unknown column"),
+        ({"lat": "69.6", "lon": "40.2"}, "swap them: lat=40.2, lon=69.6", "services.swapped"),
+        ({"type": "hostel"}, "not a known service type", "services.unknown_type"),
+        ({"name": ""}, "column 'name': is empty", "services.empty"),
+        ({"note": "=cmd|' /C calc'!A0"}, "formula", "services.formula"),
+        ({"address": "@SUM(A1)"}, "column 'address'", "services.formula"),
+        ({"owner_org": "Not A Key"}, "owner_org", "registry.owner_org_invalid"),
+        ({"phone": "123"}, "unknown column", "registry.unknown_column"),
     ],
 )
-def test_an_invalid_change_is_refused_and_changes_nothing(registry, change, expected):
+def test_an_invalid_change_is_refused_and_changes_nothing(registry, change, expected, message_id):
     before = registry_state(registry)
     with pytest.raises(ServicesError) as err:
         registry.update("SGH-GUL-CC1", change, "bob")
     assert expected in str(err.value)
+    assert err.value.message_id == message_id and [p.message_id for p in err.value.problems] == [message_id]
     assert registry_state(registry) == before
 
 
@@ -138,16 +142,19 @@ def test_ids_never_collide_or_change(registry):
     registry.close("SGH-GUL-CC1", "2020-01-01", "bob")
     with pytest.raises(ServicesError, match="already used"):  # closed ids stay taken
         registry.add(shelter_row(service_id="SGH-GUL-CC1"), "alice")
-    with pytest.raises(StoreError, match="never changes"):
-        registry.update("SGH-GUL-SH1", {"service_id": "NEW"}, "bob")
-    with pytest.raises(StoreError, match="close"):
-        registry.update("SGH-GUL-SH1", {"closed_date": "2020-01-01"}, "bob")
-    with pytest.raises(UnknownService):
-        registry.update("NOPE", {"capacity": "1"}, "bob")
-    with pytest.raises(ServicesError, match="not a date"):
-        registry.close("SGH-GUL-SH1", "yesterday", "bob")
-    with pytest.raises(ServicesError, match="future"):
-        registry.close("SGH-GUL-SH1", "2999-01-01", "bob")
+    refused = [
+        (StoreError, "never changes", "registry.service_id_fixed",
+         lambda: registry.update("SGH-GUL-SH1", {"service_id": "NEW"}, "bob")),
+        (StoreError, "close", "registry.closed_date_by_close",
+         lambda: registry.update("SGH-GUL-SH1", {"closed_date": "2020-01-01"}, "bob")),
+        (UnknownService, "NOPE", "registry.unknown_service", lambda: registry.update("NOPE", {"capacity": "1"}, "bob")),
+        (ServicesError, "not a date", "registry.closed_date_invalid", lambda: registry.close("SGH-GUL-SH1", "yesterday", "bob")),
+        (ServicesError, "future", "registry.closed_date_future", lambda: registry.close("SGH-GUL-SH1", "2999-01-01", "bob")),
+    ]
+    for cls, fragment, message_id, call in refused:
+        with pytest.raises(cls, match=fragment) as err:
+            call()
+        assert err.value.message_id == message_id, (fragment, err.value.message_id)
     with pytest.raises(StoreError):
         registry.update("SGH-GUL-SH1", {"capacity": "1"}, "  ")
     assert registry.get("SGH-GUL-SH1")["closed_date"] == ""
@@ -157,15 +164,19 @@ def test_ids_never_collide_or_change(registry):
 def test_staff_edit_only_their_own_organisations_rows(registry):
     nk = FakeUser("nk.staff", "najoti-kudakon")
     registry.update("KHT-NK-SH1", {"address": "known to staff"}, nk)
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as err:
         registry.update("SGH-GUL-SH1", {"capacity": "2"}, nk)
-    with pytest.raises(PermissionDenied):
+    assert err.value.message_id == "registry.permission_denied.change"
+    with pytest.raises(PermissionDenied) as err:
         registry.update("KHT-NK-SH1", {"owner_org": "gulrukhsor"}, nk)
-    with pytest.raises(PermissionDenied):
+    assert err.value.message_id == "registry.permission_denied.owner"
+    with pytest.raises(PermissionDenied) as err:
         registry.add(shelter_row(owner_org="gulrukhsor"), nk)
+    assert err.value.message_id == "registry.permission_denied.add"
     foreign = services.read_services(csv_bytes([good_row()]), "x.csv").assign(owner_org="gulrukhsor")
-    with pytest.raises(PermissionDenied):
+    with pytest.raises(PermissionDenied) as err:
         registry.import_rows(foreign, nk)
+    assert err.value.message_id == "registry.permission_denied.import"
     assert registry.add(shelter_row(), nk)["owner_org"] == "najoti-kudakon"
     assert registry.history("test", service_id="TEST-SH-EXACT")["changed_by"].tolist() == ["nk.staff"]
     admin = FakeUser("root", "project", "admin")
@@ -468,8 +479,9 @@ def test_staff_exports_hold_everything(registry, tmp_path):
 
 
 def test_unknown_export_format(registry):
-    with pytest.raises(ValueError, match="unknown export format"):
+    with pytest.raises(InputError, match="unknown export format 'shp'") as err:
         registry.export("shp", public=True)
+    assert err.value.message_id == "registry.unknown_export_format" and err.value.params["format"] == "shp"
 
 
 

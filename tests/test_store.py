@@ -13,6 +13,7 @@ from conftest import EXACT_LON, shelter_row
 
 from coverage import config
 from coverage.data import services
+from coverage.errors import ConfigError
 from coverage.registry.store import ServiceStore, StoreError, StoreURL, store_location
 
 
@@ -75,8 +76,10 @@ def test_a_postgresql_url_names_a_database_store_and_other_urls_are_refused(monk
     with pytest.raises(StoreError, match="database URL") as err:
         ServiceStore(url)  # the GeoPackage class never takes a URL
     assert "s3cret" not in str(err.value)
-    with pytest.raises(NotImplementedError, match="not supported"):
-        store_location("mysql://user@host/db")
+    with pytest.raises(ConfigError, match="'mysql://…' is not supported") as refused:
+        store_location("mysql://user:s3cret@host/db")
+    assert refused.value.message_id == "registry.unsupported_location" and refused.value.field == "store"
+    assert "s3cret" not in str(refused.value) + repr(refused.value.params)
 
 
 def test_env_overrides_the_store_path(monkeypatch, tmp_path):

@@ -52,6 +52,8 @@ TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ALL_COLUMNS if c not in ("lon",
 
 MAX_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES  # a services list is a few hundred rows; 5 MB is far beyond
 FORMULA_PREFIXES = ("=", "+", "-", "@")
+# The message id of a row whose latitude and longitude look swapped (the staff page offers to swap them).
+SWAPPED_COORDINATES = "services.swapped"
 _TRUE = {"true", "yes", "1", "y", "t"}
 _FALSE = {"false", "no", "0", "n", "f", ""}
 
@@ -204,11 +206,11 @@ def _coordinate_problems(frame: pd.DataFrame) -> tuple[list[_CellProblem], np.nd
         if secret[idx]:
             problems.append((idx, "lat/lon", "latitude and longitude look swapped (values not repeated: confidential "
                                               "service); swap the lat and lon values of this row",
-                             "services.swapped", {}))
+                             SWAPPED_COORDINATES, {}))
         else:
             problems.append((idx, "lat/lon", f"latitude and longitude look swapped (lat={lat[idx]}, lon={lon[idx]}); "
                                               f"swap them: lat={lon[idx]}, lon={lat[idx]}",
-                             "services.swapped", {"lat": float(lat[idx]), "lon": float(lon[idx])}))
+                             SWAPPED_COORDINATES, {"lat": float(lat[idx]), "lon": float(lon[idx])}))
     for idx in frame.index[bad & ~swapped_inside]:
         if secret[idx]:
             problems.append((idx, "lat/lon", "the point lies outside Tajikistan", "services.outside", {}))

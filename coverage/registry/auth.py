@@ -61,6 +61,9 @@ MAX_TOKEN_CHARS = 4096
 FIELDS: tuple[str, ...] = ("name", "organisation", "password_hash", "role")
 _USERNAME = re.compile(config.USERNAME_PATTERN)
 _ORG_KEY = re.compile(config.ORG_KEY_PATTERN)
+# A value of the users file is repeated in a message only when it has this shape (a word,
+# as a role is): a password hash (or a password) put in the wrong place never is.
+_ROLE_WORD = re.compile(r"^[a-z][a-z_\-]{0,31}$")
 _dummy_hashes: dict[int, bytes] = {}
 
 
@@ -98,18 +101,26 @@ def load_users(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise AuthError(f"{path}: not a readable users file ({type(err).__name__})") from None
+        raise AuthError(f"{path}: not a readable users file ({type(err).__name__})",
+                        message_id="auth.users_file_unreadable", path=str(path), reason=type(err).__name__) from None
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise AuthError(f"{path}: expected a mapping of username → user")
+        raise AuthError(f"{path}: expected a mapping of username → user", message_id="auth.users_file_not_a_mapping",
+                        path=str(path))
     users: dict[str, dict[str, str]] = {}
     for username, entry in raw.items():
         key = normalise_username(str(username))
+        shown = f"user '{key}'" if _USERNAME.match(key) else "an entry whose username is not valid"
         if not isinstance(entry, dict) or any(f not in entry for f in FIELDS):
-            raise AuthError(f"{path}: user '{key}' needs {', '.join(FIELDS)}")
-        if str(entry["role"]) not in config.USER_ROLES:
-            raise AuthError(f"{path}: user '{key}' has role '{entry['role']}' (one of {', '.join(config.USER_ROLES)})")
+            raise AuthError(f"{path}: {shown} needs {', '.join(FIELDS)}", message_id="auth.user_incomplete",
+                            path=str(path), username=key if _USERNAME.match(key) else "", fields=FIELDS)
+        role = str(entry["role"])
+        if role not in config.USER_ROLES:
+            role_shown = f" '{role}'" if _ROLE_WORD.match(role) else ""
+            raise AuthError(f"{path}: {shown} has role{role_shown} (one of {', '.join(config.USER_ROLES)})",
+                            message_id="auth.user_role_invalid", field="role", path=str(path),
+                            username=key if _USERNAME.match(key) else "", roles=config.USER_ROLES)
         users[key] = {f: str(entry[f]) for f in FIELDS}
     return users
 
@@ -127,11 +138,15 @@ def check_password_rules(password: str, username: str = "") -> None:
     """Raise AuthError when a new password is too short, too long for bcrypt (72
     bytes) or equal to the username. The message never contains the password."""
     if len(password) < config.MIN_PASSWORD_LENGTH:
-        raise AuthError(f"the password must have at least {config.MIN_PASSWORD_LENGTH} characters")
+        raise AuthError(f"the password must have at least {config.MIN_PASSWORD_LENGTH} characters",
+                        message_id="auth.password_too_short", field="password",
+                        min_chars=config.MIN_PASSWORD_LENGTH)
     if len(password.encode("utf-8")) > 72:
-        raise AuthError("the password must be at most 72 bytes (bcrypt's limit)")
+        raise AuthError("the password must be at most 72 bytes (bcrypt's limit)", message_id="auth.password_too_long",
+                        field="password", max_bytes=72)
     if username and password.strip().lower() == normalise_username(username):
-        raise AuthError("the password must not be the username")
+        raise AuthError("the password must not be the username", message_id="auth.password_is_username",
+                        field="password")
 
 
 def hash_password(password: str) -> str:
@@ -145,19 +160,23 @@ def add_user(path: str | os.PathLike[str], username: str, name: str, organisatio
     path = Path(path)
     key = normalise_username(username)
     if not _USERNAME.match(key):
-        raise AuthError("the username must be 2–64 characters: lower-case letters, digits, '.', '_' or '-'")
+        raise AuthError("the username must be 2–64 characters: lower-case letters, digits, '.', '_' or '-'",
+                        message_id="auth.username_invalid", field="username")
     organisation = str(organisation).strip()
     if not _ORG_KEY.match(organisation):
         raise AuthError("the organisation must be a key such as 'najoti-kudakon' "
-                        "(lower-case letters, digits, '-', '_')")
+                        "(lower-case letters, digits, '-', '_')", message_id="auth.organisation_invalid",
+                        field="organisation")
     if role not in config.USER_ROLES:
-        raise AuthError(f"the role must be one of {', '.join(config.USER_ROLES)}")
+        raise AuthError(f"the role must be one of {', '.join(config.USER_ROLES)}", message_id="auth.role_invalid",
+                        field="role", roles=config.USER_ROLES)
     name = str(name or key).strip()
     check_password_rules(password, key)
     with _file_lock(path):
         users = load_users(path)
         if key in users and not replace:
-            raise AuthError(f"user '{key}' already exists (use --replace to reset them)")
+            raise AuthError(f"user '{key}' already exists (use --replace to reset them)", message_id="auth.user_exists",
+                            field="username", username=key)
         users[key] = {"name": name, "organisation": organisation,
                       "password_hash": hash_password(password), "role": role}
         _write_users(path, users)
@@ -380,7 +399,7 @@ def _unb64(text: str) -> bytes:
 
 def _signature(body: str, secret: str) -> str:
     if not secret:
-        raise AuthConfigError("an empty secret cannot sign session tokens")
+        raise AuthConfigError("an empty secret cannot sign session tokens", message_id="auth.empty_secret")
     return _b64(hmac.new(secret.encode("utf-8"), TOKEN_CONTEXT + body.encode("ascii"), hashlib.sha256).digest())
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 
 from coverage import config
 from coverage.data import services as svc
-from coverage.errors import PermissionDenied, StoreError, UnknownService
+from coverage.errors import ConfigError, InputError, PermissionDenied, StoreError, UnknownService
 from coverage.registry.permissions import Actor, can_edit, editable
 from coverage.registry.permissions import actor as _actor
 from coverage.registry.uploads import check_upload
@@ -92,7 +92,8 @@ def mask_url(url: str) -> str:
 def store_location(explicit: str | os.PathLike[str] | None = None) -> Path | StoreURL:
     """The registry: the explicit argument, else env ``COVERAGE_STORE``, else
     ``config.STORE_PATH``. A file path gives a ``Path`` (GeoPackage); a
-    ``postgresql://`` URL a :class:`StoreURL`; other URLs raise ``NotImplementedError``."""
+    ``postgresql://`` URL a :class:`StoreURL`; another URL scheme raises :class:`ConfigError`
+    (``registry.unsupported_location``; the message names the scheme only, never the URL)."""
     raw = explicit if explicit is not None else os.environ.get("COVERAGE_STORE") or config.STORE_PATH
     if isinstance(raw, StoreURL):
         return raw
@@ -101,8 +102,9 @@ def store_location(explicit: str | os.PathLike[str] | None = None) -> Path | Sto
         scheme = text.split("://", 1)[0].lower()
         if scheme in _PG_SCHEMES:
             return StoreURL(text)
-        raise NotImplementedError(f"registry location '{scheme}://…' is not supported; give a file path "
-                                  "or a postgresql:// URL")
+        raise ConfigError(f"registry location '{scheme}://…' is not supported; give a file path "
+                          "or a postgresql:// URL", message_id="registry.unsupported_location", field="store",
+                          scheme=scheme, supported=_PG_SCHEMES)
     return Path(text)
 
 
@@ -318,7 +320,9 @@ class BaseServiceStore(ABC):
         record = dict(row)
         record["owner_org"] = _as_text(record.get("owner_org")) or organisation or config.DEFAULT_OWNER_ORG
         if not can_edit(user, record):
-            raise PermissionDenied(f"{username} may add services only for {organisation}")
+            raise PermissionDenied(f"{username} may add services only for {organisation}",
+                                   message_id="registry.permission_denied.add", user=username,
+                                   organisation=organisation, owner_org=record["owner_org"])
         with self._write() as tx:
             (stored,) = _checked([record], "new service", _ids(tx), first_row=1)
             now = _now()
@@ -332,14 +336,18 @@ class BaseServiceStore(ABC):
         ``owner_org`` only by an admin. A call that changes nothing writes nothing."""
         changes = dict(changes)
         if "service_id" in changes and _as_text(changes["service_id"]).strip() != service_id:
-            raise StoreError("a service_id never changes; close this service and add a new one")
+            raise StoreError("a service_id never changes; close this service and add a new one",
+                             message_id="registry.service_id_fixed", field="service_id", service_id=service_id)
         changes.pop("service_id", None)
         if "closed_date" in changes:
-            raise StoreError("use close() or reopen() to change closed_date")
+            raise StoreError("use close() or reopen() to change closed_date", message_id="registry.closed_date_by_close",
+                             field="closed_date", service_id=service_id)
         unknown = [c for c in changes if c not in STORE_COLUMNS]
         if unknown:
             raise svc.ServicesError(f"changes to {service_id}", [
-                svc.Problem(0, c, f"unknown column (known: {', '.join(STORE_COLUMNS)})") for c in unknown])
+                svc.Problem(0, c, f"unknown column (known: {', '.join(STORE_COLUMNS)})", service_id,
+                            message_id="registry.unknown_column", params={"column": c, "known": STORE_COLUMNS})
+                for c in unknown])
         return self._change(service_id, changes, user, "update")
 
     def close(self, service_id: str, closed_date: str | date, user: str | Actor) -> dict[str, Any]:
@@ -349,11 +357,12 @@ class BaseServiceStore(ABC):
             day = date.fromisoformat(text)
         except ValueError:
             raise svc.ServicesError(f"closing {service_id}", [
-                svc.Problem(0, "closed_date", f"'{text}' is not a date (YYYY-MM-DD)", service_id)]) from None
+                svc.Problem(0, "closed_date", f"'{text}' is not a date (YYYY-MM-DD)", service_id,
+                            message_id="registry.closed_date_invalid", params={"value": text})]) from None
         if day > datetime.now(UTC).date() + timedelta(days=1):
             raise svc.ServicesError(f"closing {service_id}", [
                 svc.Problem(0, "closed_date", f"{text} is in the future; close a service once it has closed",
-                            service_id)])
+                            service_id, message_id="registry.closed_date_future", params={"value": text})])
         return self._change(service_id, {"closed_date": day.isoformat()}, user, "close")
 
     def reopen(self, service_id: str, user: str | Actor) -> dict[str, Any]:
@@ -366,13 +375,20 @@ class BaseServiceStore(ABC):
             current = _get(tx, service_id)
             if not can_edit(user, current):
                 raise PermissionDenied(f"{service_id} belongs to {current['owner_org']}; "
-                                       f"{username} ({organisation}) may not change it")
+                                       f"{username} ({organisation}) may not change it",
+                                       message_id="registry.permission_denied.change", service_id=service_id,
+                                       owner_org=current["owner_org"], user=username, organisation=organisation)
             if not full and "owner_org" in changes and _as_text(changes["owner_org"]) != current["owner_org"]:
-                raise PermissionDenied("only an admin may hand a service to another organisation")
+                raise PermissionDenied("only an admin may hand a service to another organisation",
+                                       message_id="registry.permission_denied.owner", field="owner_org",
+                                       service_id=service_id, user=username)
             if action == "close" and current["closed_date"]:
-                raise StoreError(f"{service_id} is already closed (since {current['closed_date']})")
+                raise StoreError(f"{service_id} is already closed (since {current['closed_date']})",
+                                 message_id="registry.already_closed", service_id=service_id,
+                                 closed_date=current["closed_date"])
             if action == "reopen" and not current["closed_date"]:
-                raise StoreError(f"{service_id} is not closed")
+                raise StoreError(f"{service_id} is not closed", message_id="registry.not_closed",
+                                 service_id=service_id)
             merged = {c: current[c] for c in STORE_COLUMNS}
             merged.update(changes)
             (stored,) = _checked([merged], f"{action} {service_id}", (), first_row=1)
@@ -399,7 +415,8 @@ class BaseServiceStore(ABC):
         moment. Optional ``address``/``owner_org`` columns are kept. Returns the count."""
         username, organisation, full = _actor(user)
         if rows is None or len(rows) == 0:
-            raise svc.ServicesError(source_name, [svc.Problem(0, "", "there are no rows to import")])
+            raise svc.ServicesError(source_name, [svc.Problem(0, "", "there are no rows to import",
+                                                              message_id="registry.nothing_to_import")])
         records = []
         for record in rows.drop(columns=["geometry"], errors="ignore").to_dict("records"):
             record["owner_org"] = _as_text(record.get("owner_org")) or organisation or config.DEFAULT_OWNER_ORG
@@ -407,7 +424,9 @@ class BaseServiceStore(ABC):
         if not full:
             foreign = sorted({r["owner_org"] for r in records} - {organisation})
             if foreign:
-                raise PermissionDenied(f"{username} may import services only for {organisation}, not {foreign}")
+                raise PermissionDenied(f"{username} may import services only for {organisation}, not {foreign}",
+                                       message_id="registry.permission_denied.import", field="owner_org",
+                                       user=username, organisation=organisation, foreign=tuple(foreign))
         with self._write() as tx:
             stored = _checked(records, source_name, _ids(tx), first_row=first_row)
             now = _now()
@@ -439,7 +458,9 @@ class BaseServiceStore(ABC):
         """
         fmt = fmt.lower().lstrip(".")
         if fmt not in EXPORT_FORMATS:
-            raise ValueError(f"unknown export format '{fmt}' (one of {', '.join(EXPORT_FORMATS)})")
+            raise InputError(f"unknown export format '{fmt}' (one of {', '.join(EXPORT_FORMATS)})",
+                             message_id="registry.unknown_export_format", field="format", format=fmt,
+                             known=EXPORT_FORMATS)
         if public:
             frame = privacy.public_services(self.services(include_closed=False), places)
         elif user is not None:
@@ -486,7 +507,8 @@ def _ids(tx: _Tx) -> set[str]:
 def _get(tx: _Tx, service_id: str) -> dict[str, Any]:
     row = tx.execute(f"SELECT {_select()} FROM {LAYER} WHERE service_id = ?", (str(service_id),)).fetchone()
     if row is None:
-        raise UnknownService(f"no service with id '{service_id}' in the registry")
+        raise UnknownService(f"no service with id '{service_id}' in the registry",
+                             message_id="registry.unknown_service", service_id=str(service_id))
     return _row_dict(row)
 
 
@@ -518,14 +540,18 @@ def _checked(records: list[Mapping[str, Any]], source: str, existing_ids: Iterab
         sid = _as_text(record.get("service_id")).strip()
         address = _as_text(record.get("address"))
         if len(address) > config.MAX_ADDRESS_CHARS:
-            problems.append(svc.Problem(row_no, "address", f"is longer than {config.MAX_ADDRESS_CHARS} characters", sid))
+            problems.append(svc.Problem(row_no, "address", f"is longer than {config.MAX_ADDRESS_CHARS} characters", sid,
+                                        message_id="registry.address_too_long",
+                                        params={"max_chars": config.MAX_ADDRESS_CHARS}))
         if address.lstrip()[:1] in svc.FORMULA_PREFIXES:
             problems.append(svc.Problem(row_no, "address",
-                                        "starts with =, +, - or @, which a spreadsheet would run as a formula", sid))
+                                        "starts with =, +, - or @, which a spreadsheet would run as a formula", sid,
+                                        message_id="services.formula"))
         owner = _as_text(record.get("owner_org"))
         if not _ORG_KEY.match(owner):
             problems.append(svc.Problem(row_no, "owner_org",
-                                        f"'{owner}' is not an organisation key (lower-case letters, digits, '-', '_')", sid))
+                                        f"'{owner}' is not an organisation key (lower-case letters, digits, '-', '_')", sid,
+                                        message_id="registry.owner_org_invalid", params={"value": owner}))
     text = pd.DataFrame(
         [{c: _as_text(r[c]) for c in r if c not in PRIVATE_COLUMNS and c != "geometry"} for r in records]
     )

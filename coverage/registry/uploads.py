@@ -18,8 +18,6 @@ import geopandas as gpd
 from coverage.data import services as svc
 from coverage.errors import Problem, ServicesError
 
-SWAP_COLUMN = "lat/lon"
-
 
 @dataclass(frozen=True)
 class CheckedUpload:
@@ -76,5 +74,6 @@ def check_upload(data: bytes, filename: str, *, existing_ids: Iterable[str],
 
 
 def swappable_rows(err: ServicesError) -> list[int]:
-    """File rows of ``err`` whose only fix is to swap latitude and longitude."""
-    return sorted({p.row for p in err.problems if p.column == SWAP_COLUMN and "swapped" in p.message})
+    """File rows of ``err`` whose latitude and longitude look swapped (the problems with
+    message id :data:`services.SWAPPED_COORDINATES`)."""
+    return sorted({p.row for p in err.problems if p.message_id == svc.SWAPPED_COORDINATES})
