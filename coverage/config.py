@@ -43,7 +43,6 @@ FOCUS_REGIONS: tuple[str, ...] = ("Khatlon", "Sughd")
 
 # --- thresholds (minutes) ---------------------------------------------------------
 DEFAULT_THRESHOLD_MIN = 60.0
-THRESHOLD_CHOICES_MIN: tuple[int, ...] = (30, 60, 120)
 
 # --- road speeds (km/h) -----------------------------------------------------------
 # Tajik defaults: mountain trunk roads with tunnels and villages on the way are far

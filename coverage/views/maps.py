@@ -409,24 +409,6 @@ def coverage_layers(
     return [district_layer, community_layer, *service_layers(chosen)]
 
 
-def coverage_map(
-    districts: gpd.GeoDataFrame,
-    summary: pd.DataFrame,
-    gaps: gpd.GeoDataFrame,
-    public_services: gpd.GeoDataFrame,
-    threshold_min: float,
-    service_types: Sequence[str],
-    tiles: bool = True,
-) -> folium.Map:
-    """The whole overview map as one folium Map (for a saved HTML file or a brief):
-    base map, data layers and a layer control."""
-    fmap = coverage_base_map(tiles=tiles, districts=districts)
-    for layer in coverage_layers(districts, summary, gaps, public_services, threshold_min, service_types):
-        layer.add_to(fmap)
-    folium.LayerControl(collapsed=True).add_to(fmap)
-    return fmap
-
-
 def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
               tiles: bool = True, service_types: Sequence[str] | None = None) -> folium.Map:
     """A small map of a few communities (e.g. the underserved table) and the services
