@@ -21,7 +21,6 @@ at once. Nothing here shows, logs or stores a password.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import threading
@@ -34,6 +33,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage import analysis, config
+from coverage.digests import text_sha256
 from coverage.registry import auth, store
 from coverage.views import maps, privacy
 from coverage.views.i18n import translator
@@ -111,7 +111,7 @@ def _services_fingerprint(services: gpd.GeoDataFrame) -> str:
     """What travel times and reach depend on: ids, types, points, organisations."""
     columns = [c for c in ("service_id", "type", "lon", "lat", "org", "organisation") if c in services.columns]
     text = services[columns].sort_values("service_id").to_csv(index=False)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return text_sha256(text, chars=16)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

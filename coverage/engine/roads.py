@@ -20,7 +20,6 @@ minutes and metres, node coordinates in EPSG:4326 and EPSG:32642, node names) th
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import math
 import os
@@ -43,6 +42,7 @@ from scipy.spatial import cKDTree
 
 from coverage import config
 from coverage.config import Settings, load_settings
+from coverage.digests import file_sha256, text_sha256
 from coverage.errors import InputError, NetworkFormatError
 
 Progress = Callable[[str], None] | None
@@ -488,19 +488,11 @@ def _settings_key(settings: Settings) -> str:
     return json.dumps(plain, sort_keys=True)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _cache_file(cache_dir: Path, file_hash: str, season: str, settings_key: str) -> Path:
     import osmnx
 
     key = json.dumps([CACHE_FORMAT, osmnx.__version__, file_hash, season, settings_key])
-    return cache_dir / "routing" / f"{hashlib.sha256(key.encode()).hexdigest()[:32]}.npz"
+    return cache_dir / "routing" / f"{text_sha256(key, chars=32)}.npz"
 
 
 def _save(network: RoutingNetwork, target: Path) -> None:

@@ -53,6 +53,7 @@ import bcrypt
 import yaml
 
 from coverage import config
+from coverage.digests import text_sha256
 from coverage.errors import AuthConfigError, AuthError
 
 BCRYPT_ROUNDS = 12  # ≈ 0.2 s per check; tests lower it
@@ -257,7 +258,7 @@ class Lockouts:
 
     @staticmethod
     def _key(username: str) -> str:
-        return hashlib.sha256(normalise_username(username).encode("utf-8")).hexdigest()
+        return text_sha256(normalise_username(username))
 
     def locked_until(self, username: str) -> float | None:
         """Epoch seconds until which the username is locked, or None."""
