@@ -33,7 +33,8 @@ from coverage.registry import auth, store
 console = Console()
 
 
-def _progress(message: str) -> None:
+def _log(message: str) -> None:
+    """Where long steps report progress (:data:`coverage.progress.Progress`): the console log."""
     console.log(message)
 
 
@@ -61,7 +62,7 @@ def cmd_data(args: argparse.Namespace) -> int:
         return 2
     with console.status("Running the data step …"):
         manifest = sources.run_data_step(mirror, data_dir=Path(args.data_dir), download=args.download,
-                                         progress=_progress)
+                                         progress=_log)
     table = Table(title="Data step outputs")
     table.add_column("file")
     table.add_column("rows", justify="right")
@@ -179,11 +180,11 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     settings = config.load_settings()
     inputs = analysis.load_inputs(
         Path(args.data_dir), services_path=args.services, population_path=args.population,
-        include_osm_health=args.osm_health, mirror=args.mirror, progress=_progress,
+        include_osm_health=args.osm_health, mirror=args.mirror, progress=_log,
     )
     with console.status(f"Computing travel times ({args.season}) …"):
         times = analysis.travel_times(inputs, season=args.season, network_path=Path(args.network), settings=settings,
-                                      progress=_progress)
+                                      progress=_log)
     result = analysis.analyse(inputs, times, args.type, args.threshold, season=args.season,
                               regions=args.region or None)
     console.print(_district_table(result, args.limit))
@@ -202,7 +203,7 @@ def cmd_analyse(args: argparse.Namespace) -> int:
 
 def cmd_route(args: argparse.Namespace) -> int:
     settings = config.load_settings()
-    network = roads.load_network(Path(args.network), season=args.season, settings=settings, progress=_progress)
+    network = roads.load_network(Path(args.network), season=args.season, settings=settings, progress=_log)
     try:
         found = travel.route(network, args.origin, args.destination)
     except ValueError as err:
@@ -235,7 +236,7 @@ def cmd_export_services(args: argparse.Namespace) -> int:
     registry = store.open_store(args.store)
     places = None
     if args.public:
-        inputs = analysis.load_inputs(Path(args.data_dir), services_table=registry.services(), progress=_progress)
+        inputs = analysis.load_inputs(Path(args.data_dir), services_table=registry.services(), progress=_log)
         places = inputs.places
     data = registry.export(args.format, public=args.public, places=places)
     try:

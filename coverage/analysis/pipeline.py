@@ -9,7 +9,7 @@ cheap and is what moves when a user drags the threshold slider.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,9 +21,8 @@ from coverage.analysis import gaps
 from coverage.data import boundaries, communities, services, sources
 from coverage.engine import roads, travel
 from coverage.errors import InputError
+from coverage.progress import Progress, reporter
 from coverage.views import privacy
-
-Progress = Callable[[str], None] | None
 
 
 @dataclass(frozen=True)
@@ -77,13 +76,13 @@ class Analysis:
     totals: pd.DataFrame  # region_totals
 
 
-def ensure_data(data_dir: Path = config.DATA_DIR, mirror: Path | None = None, progress: Progress = None) -> DataPaths:
+def ensure_data(data_dir: Path = config.DATA_DIR, mirror: Path | None = None,
+                progress: Progress | None = None) -> DataPaths:
     """Run the data step if its outputs are missing; return their paths."""
     paths = DataPaths(Path(data_dir))
     if not paths.ready():
         found = config.mirror_dir(mirror)
-        if progress:
-            progress(f"Preparing data from {found or 'the public sources (download)'} …")
+        reporter(progress)(f"Preparing data from {found or 'the public sources (download)'} …")
         sources.run_data_step(found, data_dir=paths.data_dir, download=found is None, progress=progress)
     return paths
 
@@ -95,7 +94,7 @@ def load_inputs(
     population_path: Path | None = None,
     include_osm_health: bool = False,
     mirror: Path | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> Inputs:
     """Districts, communities (or a user population layer) and services, validated.
 
@@ -143,16 +142,15 @@ def travel_times(
     season: str = "summer",
     network_path: Path = config.DEFAULT_NETWORK,
     settings: config.Settings | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Minutes from every community to the nearest service of every type present."""
     if season not in config.SEASONS:
         raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
                          season=str(season), known=config.SEASONS)
     network = roads.load_network(Path(network_path), season=season, settings=settings, progress=progress)
-    if progress:
-        progress(f"Nearest service of each of {inputs.services['type'].nunique()} types for "
-                 f"{len(inputs.communities):,} communities on {network.n_nodes:,} road nodes …")
+    reporter(progress)(f"Nearest service of each of {inputs.services['type'].nunique()} types for "
+                       f"{len(inputs.communities):,} communities on {network.n_nodes:,} road nodes …")
     return travel.nearest_service_times(network, inputs.communities, inputs.services, settings=settings)
 
 

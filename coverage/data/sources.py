@@ -46,6 +46,7 @@ from coverage.data.boundaries import (
 from coverage.data.communities import COMMUNITIES_LAYER, _geonames_frame, build_communities, read_settlements_csv
 from coverage.digests import file_sha256
 from coverage.errors import DataStepError
+from coverage.progress import Progress, reporter
 
 HEALTH_LAYER = "health_facilities"
 MANIFEST_VERSION = 1
@@ -164,9 +165,6 @@ CENSUS_NEEDS_MIRROR = (
     "COVERAGE_MIRROR environment variable)."
 )
 
-ProgressFn = Callable[[str], None]  # the project's convention (coverage.analysis.Progress)
-
-
 # --- small helpers ------------------------------------------------------------------------
 
 
@@ -192,14 +190,6 @@ def output_paths(data_dir: Path = config.DATA_DIR) -> dict[str, Path]:
         "manifest": _out_path(data_dir, config.MANIFEST_PATH),
         "downloads": _out_path(data_dir, config.DOWNLOADS_DIR),
     }
-
-
-def _progress(progress: ProgressFn | None) -> Callable[[float, str], None]:
-    def report(fraction: float, message: str) -> None:
-        if progress is not None:
-            progress(f"data step {min(max(fraction, 0.0), 1.0):.0%}: {message}")
-
-    return report
 
 
 def _version(pkg: str) -> str:
@@ -607,7 +597,7 @@ def run_data_step(
     mirror: Path | None = None,
     data_dir: Path = config.DATA_DIR,
     download: bool = False,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
 ) -> dict:
     """Build ``boundaries/districts.gpkg`` (layers districts, regions),
     ``communities/communities.gpkg`` (layer communities), ``health/health_facilities.gpkg``
@@ -620,7 +610,7 @@ def run_data_step(
     Raises :class:`DataStepError`; on any failure no output file is changed.
     """
     data_dir = Path(data_dir)
-    report = _progress(progress)
+    report = reporter(progress, stage="data step")
     mirror_path = Path(mirror) if mirror is not None else config.mirror_dir()
     paths = output_paths(data_dir)
     staging = _Staging()
@@ -634,7 +624,7 @@ def run_data_step(
             xw = mirror_path / MIRROR_FILES["crosswalk"]
             crosswalk_path = xw if xw.exists() else None
             dl = staging.directory(paths["downloads"])
-            report(0.05, "downloading geoBoundaries TJK ADM1/ADM2")
+            report("downloading geoBoundaries TJK ADM1/ADM2", 0.05)
             gb = download_geoboundaries(dl)
             adm1 = _read_geojson(gb["ADM1"]["path"])
             adm2 = _read_geojson(gb["ADM2"]["path"])
@@ -649,10 +639,10 @@ def run_data_step(
                 rec["licence"] = str(gb[level]["meta"].get("boundaryLicense") or rec["licence"])
                 inputs[f"geoboundaries_{level.lower()}"] = rec
             # the download has no district ids yet: a provisional table for the joins
-            report(0.25, "downloading OSM settlements (Overpass)")
+            report("downloading OSM settlements (Overpass)", 0.25)
             provisional = units.rename(columns={"shapeID": "district_id"})[["district_id", "district", "region", "geometry"]]
             settlements_path = download_osm_settlements(dl, provisional)
-            report(0.4, "downloading OSM health facilities (Overpass)")
+            report("downloading OSM health facilities (Overpass)", 0.4)
             health_path = download_osm_health(dl, provisional)
             health_frames_paths = [health_path]
             for key, p in (("settlements", settlements_path), ("health", health_path)):
@@ -668,7 +658,7 @@ def run_data_step(
                     message_id="data_step.no_mirror"
                 )
             found = _mirror_inputs(mirror_path)
-            report(0.05, f"reading the mirror {mirror_path}")
+            report(f"reading the mirror {mirror_path}", 0.05)
             units = _read_geojson(found["districts"])
             adm1 = _read_geojson(found["adm1"])
             census_path = found["census"]
@@ -684,7 +674,7 @@ def run_data_step(
                 rec = _input_record("health", p, pyogrio.read_info(p)["features"], _mtime_date(p), "mirror", mirror_path)
                 inputs["osm_health_" + ("points" if "points" in p.name else "polygons")] = rec
 
-        report(0.5, "reading census, crosswalk, settlements, GeoNames")
+        report("reading census, crosswalk, settlements, GeoNames", 0.5)
         census = _read_census(census_path)
         inputs["census2020"] = _input_record(
             "census", census_path, len(census), _mtime_date(census_path), "mirror", mirror_path
@@ -702,23 +692,23 @@ def run_data_step(
             )
         geonames, inputs["geonames"] = _geonames_input()
 
-        report(0.6, "building districts and regions")
+        report("building districts and regions", 0.6)
         try:
             districts = build_districts(units, census, crosswalk, geonames, settlements)
             regions = build_regions(districts, adm1)
         except ValueError as exc:
             raise DataStepError(f"building districts failed: {exc}", message_id="data_step.districts_failed") from exc
-        report(0.7, "building communities")
+        report("building communities", 0.7)
         communities = build_communities(settlements, geonames, districts)
         check = communities.groupby("district_id")["population"].sum()
         expected = districts.set_index("district_id")["population"]
         if not check.reindex(expected.index).fillna(0).astype("int64").equals(expected.astype("int64")):
             raise DataStepError("community populations do not sum to the census district totals",
                                 message_id="data_step.population_mismatch")
-        report(0.8, "building health facilities")
+        report("building health facilities", 0.8)
         health = build_health([_read_geojson(p) for p in health_frames_paths], districts)
 
-        report(0.85, "writing outputs")
+        report("writing outputs", 0.85)
         t_districts = staging.file(paths["districts"])
         _write_layers(t_districts, {DISTRICTS_LAYER: districts, REGIONS_LAYER: regions})
         t_comm = staging.file(paths["communities"])
@@ -777,7 +767,7 @@ def run_data_step(
         t_manifest = staging.file(paths["manifest"])
         t_manifest.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         staging.commit()
-        report(1.0, "data step done")
+        report("data step done", 1.0)
         return manifest
     except DataStepError:
         staging.abort()

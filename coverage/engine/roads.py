@@ -27,7 +27,7 @@ import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
 from functools import cached_property
 from pathlib import Path
@@ -44,8 +44,7 @@ from coverage import config
 from coverage.config import Settings, load_settings
 from coverage.digests import file_sha256, text_sha256
 from coverage.errors import InputError, NetworkFormatError
-
-Progress = Callable[[str], None] | None
+from coverage.progress import Progress, reporter
 
 # OSM way tags copied onto graph edges (osmnx drops every tag not listed).
 USEFUL_TAGS_WAY: tuple[str, ...] = (
@@ -119,7 +118,7 @@ def read_way_lengths(xml_path: Path) -> dict[int, float]:
     return lengths
 
 
-def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
+def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress | None) -> Path:
     """Convert the highway ways of an ``.osm.pbf`` (and their nodes) to OSM XML with pyosmium."""
     try:
         import osmium  # optional: only needed for .pbf input
@@ -133,7 +132,7 @@ def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
             f"  (or: osmconvert {pbf.name} -o=all.osm && osmfilter all.osm "
             "--keep='highway=' -o=roads.osm)\nthen pass the .osm file.", message_id="network.pbf_needs_osmium"
         ) from exc
-    _say(progress, f"Converting {pbf.name} to OSM XML (roads only)…")
+    reporter(progress)(f"Converting {pbf.name} to OSM XML (roads only)…")
     out = out_dir / (pbf.name[: -len(PBF_SUFFIX)] + ".osm")
     try:
         # libosmium reads the file and collects the ways' nodes (with their tags: town
@@ -149,7 +148,7 @@ def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress) -> Path:
 
 
 @contextlib.contextmanager
-def _as_xml(path: Path, progress: Progress) -> Iterator[Path]:
+def _as_xml(path: Path, progress: Progress | None) -> Iterator[Path]:
     """The OSM XML file to read: the path itself, or a temporary conversion of a PBF."""
     name = path.name.lower()
     if name.endswith(PBF_SUFFIX):
@@ -317,7 +316,7 @@ def load_graph(
     season: str = "summer",
     settings: Settings | None = None,
     *,
-    progress: Progress = None,
+    progress: Progress | None = None,
 ) -> nx.MultiDiGraph:
     """Drivable road graph of an OSM file, with edge ``length`` (metres) and ``travel_min``.
 
@@ -333,8 +332,9 @@ def load_graph(
                          season=str(season), known=config.SEASONS)
     _require_network_file(path)
     settings = settings if settings is not None else load_settings()
+    report = reporter(progress)
     with _as_xml(path, progress) as xml_path, _osmnx_tags() as ox:
-        _say(progress, f"Reading {path.name} with osmnx…")
+        report(f"Reading {path.name} with osmnx…")
         G = ox.graph_from_xml(xml_path, bidirectional=False, simplify=False, retain_all=True)
         way_lengths = read_way_lengths(xml_path)
     _keep_drivable(G, settings)
@@ -342,7 +342,7 @@ def load_graph(
         raise NetworkFormatError(f"{path}: no drivable highway ways found", message_id="network.no_roads")
     _apply_length_tags(G, way_lengths)
     _add_travel_minutes(G, settings, season)
-    _say(progress, "Simplifying the road graph…")
+    report("Simplifying the road graph…")
     G = ox.simplify_graph(
         G, node_attrs_include=["name"], edge_attr_aggs={"length": sum, "travel_min": sum}
     )
@@ -540,7 +540,7 @@ def load_network(
     path: Path | str = config.DEFAULT_NETWORK,
     season: str = "summer",
     settings: Settings | None = None,
-    progress: Progress = None,
+    progress: Progress | None = None,
     *,
     cache_dir: Path | str | None = None,
 ) -> RoutingNetwork:
@@ -569,7 +569,7 @@ def load_network(
             network = None  # unreadable cache: rebuild and overwrite
     if network is None:
         G = load_graph(path, season, settings, progress=progress)
-        _say(progress, "Building the routing matrix…")
+        reporter(progress)("Building the routing matrix…")
         network = build_routing_network(G, settings)
         with contextlib.suppress(OSError):  # a read-only data folder must not break routing
             _save(network, target)
@@ -642,8 +642,3 @@ def snap_xy(network: RoutingNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.nda
         d, i = network.kdtree.query(xy[ok], k=1)
         index[ok], distance[ok] = i, d
     return index, distance
-
-
-def _say(progress: Progress, message: str) -> None:
-    if progress is not None:
-        progress(message)
