@@ -29,6 +29,7 @@ from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
 from coverage.registry import auth, store
+from coverage.views.labels import fmt_hours, fmt_minutes
 
 console = Console()
 
@@ -36,23 +37,6 @@ console = Console()
 def _log(message: str) -> None:
     """Where long steps report progress (:data:`coverage.progress.Progress`): the console log."""
     console.log(message)
-
-
-def fmt_minutes(minutes: float) -> str:
-    """'2 h 05 min' / '45 min' / 'unreachable'."""
-    if not math.isfinite(minutes):
-        return "unreachable"
-    total = int(round(minutes))
-    hours, mins = divmod(total, 60)
-    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
-
-
-def fmt_hours(minutes: float) -> str:
-    """'2:05' (hours:minutes), compact for tables; 'no road' when unreachable."""
-    if not math.isfinite(minutes):
-        return "no road"
-    hours, mins = divmod(int(round(minutes)), 60)
-    return f"{hours}:{mins:02d}"
 
 
 def cmd_data(args: argparse.Namespace) -> int:

@@ -35,7 +35,7 @@ import streamlit as st
 from coverage import analysis, config
 from coverage.digests import text_sha256
 from coverage.registry import auth, store
-from coverage.views import maps, privacy
+from coverage.views import labels, maps, privacy
 from coverage.views.i18n import translator
 
 _ = translator("en")
@@ -64,16 +64,14 @@ class Choice:
     tiles: bool
 
 
-def fmt_minutes(minutes: float) -> str:
-    if minutes is None or not math.isfinite(minutes):
-        return _("no road route")
-    total = int(round(minutes))
-    hours, mins = divmod(total, 60)
-    return f"{hours} h {mins:02d} min" if hours else f"{mins} min"
+def fmt_minutes(minutes: float | None) -> str:
+    """:func:`coverage.views.labels.fmt_minutes` in the dashboard's language."""
+    return labels.fmt_minutes(minutes, gettext=_)
 
 
 def fmt_people(count: float) -> str:
-    return f"{int(count):,}"
+    """:func:`coverage.views.labels.fmt_people` in the dashboard's language."""
+    return labels.fmt_people(count, gettext=_)
 
 
 # --- the services registry -----------------------------------------------------------------
