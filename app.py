@@ -48,7 +48,8 @@ def overview_map() -> None:
         ui.display_districts(), result.districts, result.communities, ui.map_services(),
         choice.threshold_min, result.service_types,
     )
-    clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=ui.display_districts()), feature_group_to_add=layers,
+    clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=ui.display_districts(),
+                                               settings=ui.settings()), feature_group_to_add=layers,
                         layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
                         returned_objects=["last_active_drawing"], key="overview_map")
 

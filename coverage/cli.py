@@ -39,13 +39,13 @@ def _log(message: str) -> None:
     console.log(message)
 
 
-def cmd_data(args: argparse.Namespace) -> int:
-    mirror = None if args.download else config.mirror_dir(args.mirror)
+def cmd_data(args: argparse.Namespace, settings: config.Settings) -> int:
+    mirror = None if args.download else config.mirror_dir(settings=settings)
     if mirror is None and not args.download:
         console.print("[red]No mirror folder found: give --mirror DIR, set COVERAGE_MIRROR, or use --download.")
         return 2
     with console.status("Running the data step …"):
-        manifest = sources.run_data_step(mirror, data_dir=Path(args.data_dir), download=args.download,
+        manifest = sources.run_data_step(mirror, data_dir=settings.data_dir, download=args.download,
                                          progress=_log)
     table = Table(title="Data step outputs")
     table.add_column("file")
@@ -53,7 +53,7 @@ def cmd_data(args: argparse.Namespace) -> int:
     for name, entry in manifest.get("outputs", {}).items():
         table.add_row(str(name), f"{entry.get('rows', '')}")
     console.print(table)
-    console.print(f"Manifest: {Path(args.data_dir) / 'manifest.json'}")
+    console.print(f"Manifest: {settings.data_dir / 'manifest.json'}")
     return 0
 
 
@@ -158,17 +158,12 @@ def _write_results(result: analysis.Analysis, out: Path) -> list[Path]:
     return written
 
 
-def cmd_analyse(args: argparse.Namespace) -> int:
+def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
     if args.out:  # a bad --out is refused now, not after minutes of computing
         check_out_path(args.out, RESULT_SUFFIXES)
-    settings = config.load_settings()
-    inputs = analysis.load_inputs(
-        Path(args.data_dir), services_path=args.services, population_path=args.population,
-        include_osm_health=args.osm_health, mirror=args.mirror, progress=_log,
-    )
+    inputs = analysis.load_inputs(include_osm_health=args.osm_health, progress=_log, settings=settings)
     with console.status(f"Computing travel times ({args.season}) …"):
-        times = analysis.travel_times(inputs, season=args.season, network_path=Path(args.network), settings=settings,
-                                      progress=_log)
+        times = analysis.travel_times(inputs, season=args.season, settings=settings, progress=_log)
     result = analysis.analyse(inputs, times, args.type, args.threshold, season=args.season,
                               regions=args.region or None)
     console.print(_district_table(result, args.limit))
@@ -185,9 +180,8 @@ def cmd_analyse(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_route(args: argparse.Namespace) -> int:
-    settings = config.load_settings()
-    network = roads.load_network(Path(args.network), season=args.season, settings=settings, progress=_log)
+def cmd_route(args: argparse.Namespace, settings: config.Settings) -> int:
+    network = roads.load_network(season=args.season, settings=settings, progress=_log)
     try:
         found = travel.route(network, args.origin, args.destination)
     except ValueError as err:
@@ -201,7 +195,7 @@ def cmd_route(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_check_services(args: argparse.Namespace) -> int:
+def cmd_check_services(args: argparse.Namespace, settings: config.Settings) -> int:
     path = Path(args.file)
     try:
         table = services.read_services(services.read_file(path), str(path))
@@ -212,15 +206,15 @@ def cmd_check_services(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_export_services(args: argparse.Namespace) -> int:
+def cmd_export_services(args: argparse.Namespace, settings: config.Settings) -> int:
     """The registry as a file. ``--public`` goes through the privacy edge (confidential
     services at their settlement, public columns only); ``--staff`` is the full copy
     with exact points and addresses, for the organisations' own records only."""
     out = check_out_path(args.out, EXPORT_SUFFIXES[args.format])
-    registry = store.open_store(args.store)
+    registry = store.open_store(store.store_location(settings=settings))
     places = None
     if args.public:
-        inputs = analysis.load_inputs(Path(args.data_dir), services_table=registry.services(), progress=_log)
+        inputs = analysis.load_inputs(services_table=registry.services(), progress=_log, settings=settings)
         places = inputs.places
     data = registry.export(args.format, public=args.public, places=places)
     try:
@@ -255,11 +249,12 @@ def threshold_minutes(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m coverage", description="Women's crisis services coverage, Tajikistan")
-    parser.add_argument("--data-dir", default=str(config.DATA_DIR), help="data folder (default: %(default)s)")
+    parser.add_argument("--data-dir", type=Path,
+                        help=f"data folder (default: $COVERAGE_DATA_DIR or {config.DATA_DIR})")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="assemble boundaries, communities and health facilities")
-    data.add_argument("--mirror", help="offline mirror folder (default: $COVERAGE_MIRROR or ../shared/data)")
+    data.add_argument("--mirror", type=Path, help="offline mirror folder (default: $COVERAGE_MIRROR or ../shared/data)")
     data.add_argument("--download", action="store_true", help="download the public sources instead of a mirror")
     data.set_defaults(func=cmd_data)
 
@@ -271,12 +266,15 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--season", choices=config.SEASONS, default="summer")
     an.add_argument("--region", action="append", help="limit to a region (repeatable), e.g. Khatlon")
     an.add_argument("--out", help="write results to .gpkg, .geojson or .csv")
-    an.add_argument("--network", default=str(config.DEFAULT_NETWORK), help="road network: .osm / .osm.pbf")
-    an.add_argument("--services", help="services file (default: data/services/services.csv); it may hold exact "
-                    "points of confidential services: every figure is computed from their public (town) point")
-    an.add_argument("--population", help="user population layer (points or H3 cells; GPKG/GeoJSON/CSV)")
+    an.add_argument("--network", type=Path,
+                    help="road network: .osm / .osm.pbf (default: $COVERAGE_NETWORK or the shipped trunk roads)")
+    an.add_argument("--services", type=Path,
+                    help="services file (default: data/services/services.csv); it may hold exact points of "
+                         "confidential services: every figure is computed from their public (town) point")
+    an.add_argument("--population", type=Path,
+                    help="user population layer (points or H3 cells; GPKG/GeoJSON/CSV; default: $COVERAGE_POPULATION)")
     an.add_argument("--osm-health", action="store_true", help="add OpenStreetMap hospitals/clinics as 'medical'")
-    an.add_argument("--mirror", help="mirror folder for the data step if data is missing")
+    an.add_argument("--mirror", type=Path, help="mirror folder for the data step if data is missing")
     an.add_argument("--limit", type=int, default=20, help="rows of the district table to print")
     an.set_defaults(func=cmd_analyse)
 
@@ -284,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("origin")
     rt.add_argument("destination")
     rt.add_argument("--season", choices=config.SEASONS, default="summer")
-    rt.add_argument("--network", default=str(config.DEFAULT_NETWORK))
+    rt.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the shipped trunk roads)")
     rt.set_defaults(func=cmd_route)
 
     chk = sub.add_parser("check-services", help="validate a services file (CSV/XLSX/GeoJSON) row by row")
@@ -310,6 +308,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Flags that are settings: flag destination → Settings field (the flag wins over
+# coverage.toml and the COVERAGE_* environment).
+SETTINGS_FLAGS: dict[str, str] = {
+    "data_dir": "data_dir", "network": "network_path", "services": "services_path",
+    "population": "population_path", "mirror": "mirror_dir", "store": "store",
+}
+
+
+def settings_overrides(args: argparse.Namespace) -> dict[str, object]:
+    """The settings given as flags (those not given are left out)."""
+    return {field: getattr(args, flag) for flag, field in SETTINGS_FLAGS.items()
+            if getattr(args, flag, None) is not None}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
@@ -318,7 +330,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
-        return int(args.func(args) or 0)
+        settings = config.load_settings(overrides=settings_overrides(args))
+        return int(args.func(args, settings) or 0)
     except INPUT_ERRORS as err:  # bad input or set-up: the message names the file, row and problem
         console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
         return 2

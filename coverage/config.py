@@ -1,19 +1,25 @@
-"""Every path, CRS, speed and threshold in one place.
+"""Every path, CRS, speed and threshold in one place, and the one settings object.
 
-Imported by every other module; imports nothing from the project. Values are plain
-defaults; a user overrides them in a TOML file (``coverage.toml`` in the project root,
-or the path in ``COVERAGE_SETTINGS``), loaded by :func:`load_settings`. Nothing here
-is mutated at run time: functions take a :class:`Settings` and return new data.
+Module constants are the defaults. :class:`Settings` holds everything a user may
+override, and :func:`load_settings` builds it: defaults < the TOML file
+(``coverage.toml`` in the project root, or the file in ``COVERAGE_SETTINGS``) <
+``COVERAGE_*`` environment variables < explicit overrides (the command line's flags).
+No other module reads the environment. Imports nothing from the project but its
+errors; nothing is read at import time and nothing here is mutated at run time.
 """
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
+
+from coverage.errors import ConfigError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,68 +124,6 @@ COMMUNITIES_FILE = COMMUNITIES_DIR / "communities.gpkg"  # layer: communities
 HEALTH_FILE = HEALTH_DIR / "health_facilities.gpkg"  # layer: health_facilities
 
 
-@dataclass(frozen=True)
-class Settings:
-    """User-overridable analysis settings (speeds in km/h, times in minutes)."""
-
-    highway_speed_kph: Mapping[str, float] = field(default_factory=lambda: dict(HIGHWAY_SPEED_KPH))
-    default_speed_kph: float = DEFAULT_SPEED_KPH
-    surface_speed_factor: Mapping[str, float] = field(
-        default_factory=lambda: dict(SURFACE_SPEED_FACTOR)
-    )
-    tunnel_speed_kph: float = TUNNEL_SPEED_KPH
-    winter_avalanche_speed_factor: float = WINTER_AVALANCHE_SPEED_FACTOR
-    access_detour_factor: float = ACCESS_DETOUR_FACTOR
-    access_speed_sparse_kph: float = ACCESS_SPEED_SPARSE_KPH
-    access_speed_dense_kph: float = ACCESS_SPEED_DENSE_KPH
-    sparse_network_max_nodes: int = SPARSE_NETWORK_MAX_NODES
-    snap_candidates: int = SNAP_CANDIDATES
-    default_threshold_min: float = DEFAULT_THRESHOLD_MIN
-
-
-def settings_file() -> Path:
-    """The TOML file a user edits to override defaults (may not exist)."""
-    return Path(os.environ.get("COVERAGE_SETTINGS", PROJECT_ROOT / "coverage.toml"))
-
-
-def load_settings(path: Path | None = None) -> Settings:
-    """Defaults, overridden by the TOML file if it exists.
-
-    The file holds top-level keys named like :class:`Settings` fields; the tables
-    ``[highway_speed_kph]`` and ``[surface_speed_factor]`` update (not replace) the
-    default tables, so ``trunk = 70`` alone changes one class.
-    """
-    path = Path(path) if path is not None else settings_file()
-    base = Settings()
-    if not path.exists():
-        return base
-    with path.open("rb") as fh:
-        raw = tomllib.load(fh)
-    known = set(Settings.__dataclass_fields__)
-    unknown = set(raw) - known
-    if unknown:
-        raise ValueError(f"{path}: unknown setting(s) {sorted(unknown)}; known: {sorted(known)}")
-    updates: dict[str, object] = {}
-    for key, value in raw.items():
-        if key in ("highway_speed_kph", "surface_speed_factor"):
-            merged = dict(getattr(base, key))
-            merged.update({str(k): float(v) for k, v in value.items()})
-            updates[key] = merged
-        else:
-            updates[key] = type(getattr(base, key))(value)
-    return replace(base, **updates)
-
-
-def mirror_dir(explicit: str | os.PathLike[str] | None = None) -> Path | None:
-    """The offline mirror folder: explicit argument, else ``COVERAGE_MIRROR``, else
-    ``../shared/data`` beside the project if it exists, else None (download)."""
-    if explicit:
-        return Path(explicit)
-    env = os.environ.get("COVERAGE_MIRROR")
-    if env:
-        return Path(env)
-    return DEFAULT_MIRROR if DEFAULT_MIRROR.is_dir() else None
-
 # --- data step: download endpoints and community population model -----------------------
 # (added for coverage/sources.py and coverage/communities.py; tests point the URLs at a
 # local HTTP server)
@@ -211,7 +155,7 @@ GEONAMES_MATCH_ANY_NAME_TOWN_KM = 1.0
 # --- store and sign-in ----------------------------------------------------------------
 # (added for coverage/store.py and coverage/auth.py; both files live in the git-ignored
 # /private/ folder and hold exact shelter points, addresses and password hashes)
-STORE_PATH = PROJECT_ROOT / "private" / "registry.gpkg"  # overridden by env COVERAGE_STORE
+STORE_PATH = PROJECT_ROOT / "private" / "registry.gpkg"  # Settings.store (env COVERAGE_STORE)
 STORE_BUSY_TIMEOUT_MS = 15_000  # how long a writer waits for another writer's transaction
 # Owner (organisation key) of each shipped service, by service_id prefix; the rest are the
 # project's own rows, editable by admins only.
@@ -221,7 +165,7 @@ SEED_OWNERS: Mapping[str, str] = MappingProxyType(
 DEFAULT_OWNER_ORG = "project"
 MAX_ADDRESS_CHARS = 500
 
-USERS_FILE = PROJECT_ROOT / "private" / "users.yaml"  # overridden by env COVERAGE_USERS
+USERS_FILE = PROJECT_ROOT / "private" / "users.yaml"  # Settings.users_file (env COVERAGE_USERS)
 USER_ROLES: tuple[str, ...] = ("staff", "admin")
 MAX_FAILED_LOGINS = 5  # failed passwords in a row before a username is locked out …
 LOCKOUT_MINUTES = 15  # … for this long (counted from the last failure)
@@ -242,3 +186,270 @@ XLSX_MAX_UNCOMPRESSED_BYTES = 25 * 1024 * 1024  # all members of an XLSX (zip) t
 XLSX_MAX_MEMBERS = 200  # files inside an XLSX (zip)
 MAX_THRESHOLD_MIN = 24 * 60.0  # largest travel-time threshold accepted, minutes
 MAX_POPULATION_FILE_BYTES = 200 * 1024 * 1024  # a user's population CSV (H3 cells of the whole country fit)
+
+# --- map display ---------------------------------------------------------------------------
+MAP_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"  # OpenStreetMap's own tiles
+MAP_TILES_OFF_WORDS: tuple[str, ...] = ("none", "off")  # COVERAGE_MAP_TILES=none: no background
+LEAFLET_URL = "/app/static/vendor/leaflet"  # the project's copy of Leaflet, served by Streamlit
+
+
+# --- the one settings object -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every user-overridable setting: analysis speeds and thresholds, paths and switches.
+
+    Built by :func:`load_settings` from, in rising precedence, these defaults, the TOML
+    file, the ``COVERAGE_*`` environment variables (:data:`ENV_VARIABLES`) and explicit
+    overrides (the command line's flags). Speeds in km/h, times in minutes.
+
+    Attributes
+    ----------
+    data_dir
+        The data step's folder (boundaries, communities, manifest; env ``COVERAGE_DATA_DIR``).
+    network_path
+        The road network file, ``.osm`` or ``.osm.pbf`` (env ``COVERAGE_NETWORK``).
+    services_path
+        The services list the command line analyses (the dashboard reads the registry).
+    population_path
+        A user population layer replacing the census communities, or None
+        (env ``COVERAGE_POPULATION``).
+    mirror_dir
+        The offline mirror of the public sources, or None: ``../shared/data`` beside the
+        project when it exists, else download (env ``COVERAGE_MIRROR``; see :func:`mirror_dir`).
+    store
+        The services registry: a GeoPackage file or a ``postgresql://`` URL (env
+        ``COVERAGE_STORE``). Left out of ``repr`` (a URL may hold a password).
+    users_file
+        The dashboard's users file, YAML with bcrypt hashes (env ``COVERAGE_USERS``).
+    map_tiles_url
+        Background tile URL template with ``{z}/{x}/{y}``, or None for no background
+        (env ``COVERAGE_MAP_TILES``, ``none`` or ``off`` for None).
+    leaflet_url
+        Where the browser loads Leaflet from (env ``COVERAGE_LEAFLET_URL``).
+    """
+
+    highway_speed_kph: Mapping[str, float] = field(default_factory=lambda: dict(HIGHWAY_SPEED_KPH))
+    default_speed_kph: float = DEFAULT_SPEED_KPH
+    surface_speed_factor: Mapping[str, float] = field(
+        default_factory=lambda: dict(SURFACE_SPEED_FACTOR)
+    )
+    tunnel_speed_kph: float = TUNNEL_SPEED_KPH
+    winter_avalanche_speed_factor: float = WINTER_AVALANCHE_SPEED_FACTOR
+    access_detour_factor: float = ACCESS_DETOUR_FACTOR
+    access_speed_sparse_kph: float = ACCESS_SPEED_SPARSE_KPH
+    access_speed_dense_kph: float = ACCESS_SPEED_DENSE_KPH
+    sparse_network_max_nodes: int = SPARSE_NETWORK_MAX_NODES
+    snap_candidates: int = SNAP_CANDIDATES
+    default_threshold_min: float = DEFAULT_THRESHOLD_MIN
+    # paths and switches
+    data_dir: Path = DATA_DIR
+    network_path: Path = DEFAULT_NETWORK
+    services_path: Path = SERVICES_CSV
+    population_path: Path | None = None
+    mirror_dir: Path | None = None
+    store: Path | str = field(default=STORE_PATH, repr=False)
+    users_file: Path = USERS_FILE
+    map_tiles_url: str | None = MAP_TILES_URL
+    leaflet_url: str = LEAFLET_URL
+
+
+# Environment variable → Settings field. COVERAGE_SETTINGS names the TOML file and
+# COVERAGE_COOKIE_SECRET is read by :func:`cookie_secret` only (never kept in Settings).
+ENV_VARIABLES: Mapping[str, str] = MappingProxyType(
+    {
+        "COVERAGE_DATA_DIR": "data_dir",
+        "COVERAGE_NETWORK": "network_path",
+        "COVERAGE_POPULATION": "population_path",
+        "COVERAGE_MIRROR": "mirror_dir",
+        "COVERAGE_STORE": "store",
+        "COVERAGE_USERS": "users_file",
+        "COVERAGE_MAP_TILES": "map_tiles_url",
+        "COVERAGE_LEAFLET_URL": "leaflet_url",
+    }
+)
+SETTINGS_FILE_VARIABLE = "COVERAGE_SETTINGS"
+COOKIE_SECRET_VARIABLE = "COVERAGE_COOKIE_SECRET"
+
+# What each field holds, for checking a value from a file, the environment or a flag.
+_POSITIVE = ("default_speed_kph", "tunnel_speed_kph", "winter_avalanche_speed_factor", "access_detour_factor",
+             "access_speed_sparse_kph", "access_speed_dense_kph", "default_threshold_min")
+_COUNTS = {"sparse_network_max_nodes": 0, "snap_candidates": 1}  # field → smallest allowed
+_TABLES = ("highway_speed_kph", "surface_speed_factor")
+# (A missing mirror is reported by the data step that needs it: scripts set
+# COVERAGE_MIRROR whether or not the folder is there.)
+_FOLDERS = ("data_dir", "mirror_dir")  # a folder, or not there yet
+_FILES = ("network_path", "services_path", "population_path")  # an existing file
+_NEW_FILES = ("users_file", "store")  # a file, or not there yet
+
+
+def settings_file(env: Mapping[str, str] | None = None) -> Path:
+    """The TOML file a user edits to override defaults: ``COVERAGE_SETTINGS``, else
+    ``coverage.toml`` in the project root (which may not exist)."""
+    env = os.environ if env is None else env
+    return Path(env.get(SETTINGS_FILE_VARIABLE) or PROJECT_ROOT / "coverage.toml")
+
+
+def load_settings(
+    *,
+    path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    overrides: Mapping[str, object] | None = None,
+) -> Settings:
+    """The settings: defaults < TOML file < ``COVERAGE_*`` environment < ``overrides``.
+
+    A pure function of its arguments (and of the files they name): nothing is cached
+    and nothing is read at import time.
+
+    Parameters
+    ----------
+    path
+        The TOML file; default :func:`settings_file`. It holds top-level keys named like
+        :class:`Settings` fields; the tables ``[highway_speed_kph]`` and
+        ``[surface_speed_factor]`` update (not replace) the defaults, so ``trunk = 70``
+        alone changes one class. Relative paths in it are taken from its folder.
+    env
+        The environment (default ``os.environ``); the variables are :data:`ENV_VARIABLES`,
+        an empty one counts as unset.
+    overrides
+        Field → value, e.g. the command line's flags; None values are skipped.
+
+    Raises
+    ------
+    ConfigError
+        A value that cannot be used, naming the file, variable or override and the field:
+        an unknown key, a non-numeric or non-positive speed, a tiles word that is neither
+        a URL nor none/off, a path that does not exist or is of the wrong kind.
+    """
+    env = os.environ if env is None else env
+    explicit_file = path is not None or bool(env.get(SETTINGS_FILE_VARIABLE))
+    file = Path(path) if path is not None else settings_file(env)
+    values: dict[str, object] = {}
+    if file.exists() or explicit_file:
+        _apply(values, _read_toml(file), source=str(file), check_paths=True, base_dir=file.parent)
+    for variable, name in ENV_VARIABLES.items():
+        value = env.get(variable, "")
+        if value.strip():
+            _apply(values, {name: value}, source=variable, check_paths=True)
+    given = {name: value for name, value in (overrides or {}).items() if value is not None}
+    _apply(values, given, source="override", check_paths=False)
+    return replace(Settings(), **values)
+
+
+def mirror_dir(explicit: str | os.PathLike[str] | None = None, *, settings: Settings | None = None) -> Path | None:
+    """The offline mirror folder: the explicit argument, else ``settings.mirror_dir``
+    (``COVERAGE_MIRROR``), else ``../shared/data`` beside the project if it exists, else
+    None (download). ``settings``: default :func:`load_settings`."""
+    if explicit:
+        return Path(explicit)
+    settings = load_settings() if settings is None else settings
+    if settings.mirror_dir is not None:
+        return settings.mirror_dir
+    return DEFAULT_MIRROR if DEFAULT_MIRROR.is_dir() else None
+
+
+def cookie_secret(env: Mapping[str, str] | None = None) -> str:
+    """The session-signing secret, ``COVERAGE_COOKIE_SECRET`` ("" when unset). Read at
+    each call and never kept in :class:`Settings`, so no repr or log can show it;
+    :func:`coverage.registry.auth.cookie_secret` checks its length."""
+    env = os.environ if env is None else env
+    return env.get(COOKIE_SECRET_VARIABLE, "")
+
+
+def _read_toml(file: Path) -> dict[str, object]:
+    try:
+        with file.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: the settings file does not exist ({SETTINGS_FILE_VARIABLE})",
+                          message_id="config.file_missing", field=SETTINGS_FILE_VARIABLE, source=str(file)) from None
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{file}: not a readable TOML settings file ({err})", message_id="config.file_unreadable",
+                          source=str(file)) from None
+
+
+def _apply(values: dict[str, object], raw: Mapping[str, object], *, source: str, check_paths: bool,
+           base_dir: Path | None = None) -> None:
+    """Check each of ``raw``'s values and put it into ``values`` (tables merged)."""
+    known = Settings.__dataclass_fields__
+    unknown = sorted(set(raw) - set(known))
+    if unknown:
+        raise ConfigError(f"{source}: unknown setting(s) {unknown}; known: {sorted(known)}",
+                          message_id="config.unknown_key", field=unknown[0], source=source)
+    for name, value in raw.items():
+        if name in _TABLES:
+            merged = dict(values.get(name) or known[name].default_factory())
+            merged.update(_table(name, value, source))
+            values[name] = merged
+        else:
+            values[name] = _value(name, value, source, check_paths=check_paths, base_dir=base_dir)
+
+
+def _fail(source: str, name: str, problem: str, message_id: str, value: object) -> ConfigError:
+    shown = "<hidden>" if name == "store" else value  # a database URL may hold a password
+    return ConfigError(f"{source}: setting '{name}' {problem} (got {shown!r})", message_id=message_id,
+                       field=name, source=source, value=shown)
+
+
+def _number(name: str, value: object, source: str, *, smallest: float = 0.0, strict: bool = True) -> float:
+    number = None
+    if not isinstance(value, bool):  # TOML true/false is no number
+        with contextlib.suppress(TypeError, ValueError):
+            number = float(value)  # type: ignore[arg-type]
+    if number is None:
+        raise _fail(source, name, "must be a number", "config.not_a_number", value)
+    if not math.isfinite(number) or number < smallest or (strict and number == smallest):
+        relation = "greater than" if strict else "at least"
+        raise _fail(source, name, f"must be {relation} {smallest:g}", "config.out_of_range", value)
+    return number
+
+
+def _table(name: str, value: object, source: str) -> dict[str, float]:
+    if not isinstance(value, Mapping):
+        raise _fail(source, name, "must be a table of numbers", "config.not_a_table", value)
+    return {str(key): _number(f"{name}.{key}", item, source) for key, item in value.items()}
+
+
+def _value(name: str, value: object, source: str, *, check_paths: bool, base_dir: Path | None) -> object:
+    if name in _POSITIVE:
+        return _number(name, value, source)
+    if name in _COUNTS:
+        number = _number(name, value, source, smallest=_COUNTS[name], strict=False)
+        if number != int(number):
+            raise _fail(source, name, "must be a whole number", "config.not_an_integer", value)
+        return int(number)
+    if name == "map_tiles_url":
+        return _tiles(value, source)
+    if not isinstance(value, str | os.PathLike) or not os.fspath(value).strip():
+        raise _fail(source, name, "must be a non-empty text or path", "config.not_a_path", value)
+    text = os.fspath(value).strip()
+    if name == "leaflet_url":
+        return text.rstrip("/")
+    if name == "store" and "://" in text:
+        return text  # a database URL: coverage.registry checks its scheme
+    path = Path(text).expanduser()
+    if base_dir is not None and not path.is_absolute():
+        path = base_dir / path
+    if check_paths:
+        _check_path(name, path, source)
+    return path
+
+
+def _check_path(name: str, path: Path, source: str) -> None:
+    if name in _FILES and not path.exists():
+        raise _fail(source, name, "names a path that does not exist", "config.path_missing", str(path))
+    if name in _FOLDERS and path.exists() and not path.is_dir():
+        raise _fail(source, name, "must be a folder, not a file", "config.not_a_folder", str(path))
+    if (name in _FILES or name in _NEW_FILES) and path.is_dir():
+        raise _fail(source, name, "must be a file, not a folder", "config.not_a_file", str(path))
+
+
+def _tiles(value: object, source: str) -> str | None:
+    text = str(value).strip() if isinstance(value, str) else ""
+    if text.lower() in MAP_TILES_OFF_WORDS:
+        return None
+    if all(part in text for part in ("{z}", "{x}", "{y}")):
+        return text
+    raise _fail(source, "map_tiles_url", "must be a tile URL with {z}, {x} and {y}, or one of "
+                f"{', '.join(MAP_TILES_OFF_WORDS)}", "config.bad_tiles", value)

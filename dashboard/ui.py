@@ -22,7 +22,6 @@ at once. Nothing here shows, logs or stores a password.
 from __future__ import annotations
 
 import math
-import os
 import threading
 import time
 from dataclasses import dataclass
@@ -43,14 +42,25 @@ _ = translator("en")
 TYPE_LABELS = {key: label for key, (label, _colour, _symbol) in maps.SERVICE_STYLE.items()}
 
 
+def settings() -> config.Settings:
+    """This server's settings (defaults < coverage.toml < ``COVERAGE_*`` environment),
+    read at each call so a changed environment (tests) takes effect at the next run."""
+    return config.load_settings()
+
+
 def data_dir() -> Path:
     """The data step's folder (``COVERAGE_DATA_DIR`` overrides, e.g. for tests)."""
-    return Path(os.environ.get("COVERAGE_DATA_DIR", config.DATA_DIR))
+    return settings().data_dir
 
 
 def network_path() -> Path:
     """The road network file (``COVERAGE_NETWORK``: a real OSM extract instead of the default)."""
-    return Path(os.environ.get("COVERAGE_NETWORK", config.DEFAULT_NETWORK))
+    return settings().network_path
+
+
+def population_path() -> Path | None:
+    """A user population layer instead of the census communities (``COVERAGE_POPULATION``)."""
+    return settings().population_path
 
 
 @dataclass(frozen=True)
@@ -84,7 +94,7 @@ ENGINE_DROPPED_COLUMNS: tuple[str, ...] = ("address",)
 def store_path() -> Path | store.StoreURL:
     """The registry: env ``COVERAGE_STORE`` (a GeoPackage file or a ``postgresql://``
     URL), else ``private/registry.gpkg``."""
-    return store.store_location()
+    return store.store_location(settings=settings())
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -124,7 +134,7 @@ def _inputs(data_folder: str, population: str, registry_file: str, version: int)
 
 
 def _current_inputs() -> tuple[analysis.Inputs, str]:
-    return _inputs(str(data_dir()), os.environ.get("COVERAGE_POPULATION") or "", str(registry().path),
+    return _inputs(str(data_dir()), str(population_path() or ""), str(registry().path),
                    registry_version())
 
 
@@ -139,7 +149,7 @@ def inputs() -> analysis.Inputs:
 def inputs_key() -> str:
     """Changes when anything travel times depend on changes (data, population, services)."""
     _data, fingerprint = _current_inputs()
-    return f"{data_dir()}|{os.environ.get('COVERAGE_POPULATION') or ''}|{fingerprint}"
+    return f"{data_dir()}|{population_path() or ''}|{fingerprint}"
 
 
 TRAVEL_TIME_TABLES_KEPT = 8  # (season, network, services) combinations kept in memory
@@ -174,7 +184,7 @@ def travel_times(season: str) -> pd.DataFrame:
         label = _("Computing travel times for the {season} road network …").format(season=season)
         with st.status(label, expanded=True) as status:
             table = analysis.travel_times(inputs(), season=season, network_path=network_path(),
-                                          settings=config.load_settings(), progress=status.write)
+                                          settings=settings(), progress=status.write)
             status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
                           expanded=False)
         while len(tables) >= TRAVEL_TIME_TABLES_KEPT:
@@ -222,7 +232,7 @@ def display_districts() -> gpd.GeoDataFrame:
 
 def tiles_default() -> bool:
     """Background tiles unless ``COVERAGE_MAP_TILES`` is none/off (no internet)."""
-    return os.environ.get("COVERAGE_MAP_TILES", "").lower() not in ("none", "off")
+    return settings().map_tiles_url is not None
 
 
 # --- sign-in --------------------------------------------------------------------------------
@@ -248,7 +258,7 @@ def signed_in_user() -> auth.User | None:
         return None
     try:
         username = auth.read_token(token, auth.cookie_secret())
-        user = auth.get_user(auth.users_file(), username) if username else None
+        user = auth.get_user(auth.users_file(settings=settings()), username) if username else None
     except auth.AuthError:
         user = None
     if user is None:
@@ -264,7 +274,7 @@ def attempt_sign_in(username: str, password: str) -> tuple[auth.User | None, str
         return None, problem
     if not str(username or "").strip() or not password:
         return None, _("Enter your username and password.")
-    path = auth.users_file()
+    path = auth.users_file(settings=settings())
     lockouts = auth.Lockouts.beside(path)
     try:
         user = auth.verify(path, username, password, lockouts=lockouts)
@@ -365,9 +375,9 @@ def _organisation_reach(season: str, network: str, key: str, _data: analysis.Inp
     from coverage.analysis import reach
     from coverage.engine import roads
 
-    settings = config.load_settings()
-    road_network = roads.load_network(Path(network), season=season, settings=settings)
-    times = reach.organisation_times(road_network, _data.communities, _data.services, settings)
+    current = settings()
+    road_network = roads.load_network(Path(network), season=season, settings=current)
+    times = reach.organisation_times(road_network, _data.communities, _data.services, current)
     return reach.reach_table(times, _data.communities)
 
 

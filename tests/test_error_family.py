@@ -25,17 +25,11 @@ ALLOWED_GENERIC: dict[tuple[str, str, str], str] = {
     # Programming-error asserts: arguments built by the engine itself, never by a user.
     ("engine/travel.py", "multi_source_minutes", "ValueError"):
         "internal arrays of node indices and offsets disagree: a bug in the caller, not input",
-    # Being reworked by the settings step (issue 9): unknown key in coverage.toml (-> ConfigError).
-    ("config.py", "load_settings", "ValueError"):
-        "unknown key in coverage.toml; config.py is being reworked by the settings step (-> ConfigError)",
 }
 # Functions whose family raises may still lack a message_id (the class default id is
 # used), each with why: (file, function) → reason. Every entry must still lack one
 # (test_the_default_id_list_has_no_stale_entries), so it goes once the id is given.
-DEFAULT_ID_FUNCTIONS: dict[tuple[str, str], str] = {
-    ("registry/auth.py", "cookie_secret"):
-        "its environment read is being moved into config.py by the settings step, which owns the function",
-}
+DEFAULT_ID_FUNCTIONS: dict[tuple[str, str], str] = {}
 
 FAMILY = {name for name, obj in inspect.getmembers(errors, inspect.isclass)
           if issubclass(obj, errors.CoverageError)} | {"StoreError"}

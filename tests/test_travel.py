@@ -71,7 +71,7 @@ def test_unknown_name_lists_close_matches(summer, winter):
 def test_settings_toml_override_changes_route_time(tmp_path, cache, summer):
     toml = tmp_path / "coverage.toml"
     toml.write_text("[highway_speed_kph]\ntrunk = 90\n", encoding="utf-8")
-    fast = load_settings(toml)
+    fast = load_settings(path=toml, env={})
     assert fast.highway_speed_kph["trunk"] == 90 and fast.highway_speed_kph["primary"] == 55
     net = roads.load_network(config.DEFAULT_NETWORK, "summer", fast, cache_dir=cache)
     assert travel.route(net, "Dushanbe", "Khujand").minutes < travel.route(

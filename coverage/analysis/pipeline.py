@@ -76,25 +76,29 @@ class Analysis:
     totals: pd.DataFrame  # region_totals
 
 
-def ensure_data(data_dir: Path = config.DATA_DIR, mirror: Path | None = None,
-                progress: Progress | None = None) -> DataPaths:
-    """Run the data step if its outputs are missing; return their paths."""
-    paths = DataPaths(Path(data_dir))
+def ensure_data(data_dir: Path | None = None, mirror: Path | None = None, progress: Progress | None = None, *,
+                settings: config.Settings | None = None) -> DataPaths:
+    """Run the data step if its outputs are missing; return their paths. ``data_dir`` and
+    ``mirror`` default to ``settings``' (default :func:`coverage.config.load_settings`)."""
+    settings = config.load_settings() if settings is None else settings
+    paths = DataPaths(Path(data_dir) if data_dir is not None else settings.data_dir)
     if not paths.ready():
-        found = config.mirror_dir(mirror)
+        found = config.mirror_dir(mirror, settings=settings)
         reporter(progress)(f"Preparing data from {found or 'the public sources (download)'} …")
         sources.run_data_step(found, data_dir=paths.data_dir, download=found is None, progress=progress)
     return paths
 
 
 def load_inputs(
-    data_dir: Path = config.DATA_DIR,
+    data_dir: Path | None = None,
     services_path: Path | None = None,
     services_table: gpd.GeoDataFrame | None = None,
     population_path: Path | None = None,
     include_osm_health: bool = False,
     mirror: Path | None = None,
     progress: Progress | None = None,
+    *,
+    settings: config.Settings | None = None,
 ) -> Inputs:
     """Districts, communities (or a user population layer) and services, validated.
 
@@ -102,9 +106,13 @@ def load_inputs(
     hold exact confidential points) come back through
     :func:`coverage.views.privacy.public_inputs`: each confidential service at its
     public point, public columns only, so travel times, ranks and reach computed from
-    the result can be published.
+    the result can be published. ``data_dir``, ``services_path``, ``population_path``
+    and ``mirror`` default to the fields of ``settings`` (default
+    :func:`coverage.config.load_settings`); a ``services_table`` replaces the services file.
     """
-    paths = ensure_data(data_dir, mirror, progress)
+    settings = config.load_settings() if settings is None else settings
+    paths = ensure_data(data_dir, mirror, progress, settings=settings)
+    population_path = population_path if population_path is not None else settings.population_path
     districts = boundaries.load_districts(paths.districts)
     regions = boundaries.load_regions(paths.districts)
     settlements = communities.load_communities(paths.communities)
@@ -112,7 +120,7 @@ def load_inputs(
     if population_path is not None:
         comms = communities.load_user_population(Path(population_path), districts)
     if services_table is None:
-        services_table = services.load_services(Path(services_path or config.SERVICES_CSV))
+        services_table = services.load_services(Path(services_path or settings.services_path))
     svc = services.assign_district_ids(services_table, districts)
     if include_osm_health and paths.health.exists():
         health = services.assign_district_ids(services.load_health_facilities(paths.health), districts)
@@ -140,15 +148,18 @@ def check_threshold(threshold_min: float) -> float:
 def travel_times(
     inputs: Inputs,
     season: str = "summer",
-    network_path: Path = config.DEFAULT_NETWORK,
+    network_path: Path | None = None,
     settings: config.Settings | None = None,
     progress: Progress | None = None,
 ) -> pd.DataFrame:
-    """Minutes from every community to the nearest service of every type present."""
+    """Minutes from every community to the nearest service of every type present.
+    ``network_path``: default ``settings.network_path`` (``settings`` default
+    :func:`coverage.config.load_settings`)."""
     if season not in config.SEASONS:
         raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
                          season=str(season), known=config.SEASONS)
-    network = roads.load_network(Path(network_path), season=season, settings=settings, progress=progress)
+    settings = config.load_settings() if settings is None else settings
+    network = roads.load_network(network_path, season=season, settings=settings, progress=progress)
     reporter(progress)(f"Nearest service of each of {inputs.services['type'].nunique()} types for "
                        f"{len(inputs.communities):,} communities on {network.n_nodes:,} road nodes …")
     return travel.nearest_service_times(network, inputs.communities, inputs.services, settings=settings)

@@ -312,7 +312,7 @@ def _require_network_file(path: Path) -> None:
 
 
 def load_graph(
-    path: Path | str = config.DEFAULT_NETWORK,
+    path: Path | str | None = None,
     season: str = "summer",
     settings: Settings | None = None,
     *,
@@ -322,16 +322,16 @@ def load_graph(
 
     ``path``: OSM XML (``.osm``/``.xml``), or ``.osm.pbf`` when pyosmium is installed.
     ``season``: ``"summer"`` or ``"winter"`` (winter removes ``seasonal:winter=closed`` edges
-    and slows ``hazard=avalanche`` edges). ``settings``: speeds; default :func:`load_settings`.
-    Returns a simplified osmnx MultiDiGraph (EPSG:4326 node ``x``/``y``) reduced to its largest
-    strongly connected component; ``G.graph`` holds ``dropped_share``, ``season``, ``source``.
+    and slows ``hazard=avalanche`` edges). ``settings``: speeds (and the default ``path``,
+    ``settings.network_path``); default :func:`load_settings`. Returns a simplified osmnx
+    MultiDiGraph (EPSG:4326 node ``x``/``y``) reduced to its largest strongly connected component; ``G.graph`` holds ``dropped_share``, ``season``, ``source``.
     """
-    path = Path(path)
+    settings = settings if settings is not None else load_settings()
+    path = Path(path) if path is not None else settings.network_path
     if season not in config.SEASONS:
         raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
                          season=str(season), known=config.SEASONS)
     _require_network_file(path)
-    settings = settings if settings is not None else load_settings()
     report = reporter(progress)
     with _as_xml(path, progress) as xml_path, _osmnx_tags() as ox:
         report(f"Reading {path.name} with osmnx…")
@@ -537,7 +537,7 @@ def _load(target: Path) -> RoutingNetwork:
 
 
 def load_network(
-    path: Path | str = config.DEFAULT_NETWORK,
+    path: Path | str | None = None,
     season: str = "summer",
     settings: Settings | None = None,
     progress: Progress | None = None,
@@ -548,11 +548,12 @@ def load_network(
 
     Cached in memory (last few networks) and on disk under ``cache_dir`` (default
     ``settings.CACHE_DIR``), keyed by the file's sha256, the season and the speed settings.
+    ``path``: default ``settings.network_path``; ``settings``: default :func:`load_settings`.
     ``progress``: optional callable receiving short status strings during a long build.
     """
-    path = Path(path)
-    _require_network_file(path)  # before hashing it: a pipe would hang, a device never end
     settings = settings if settings is not None else load_settings()
+    path = Path(path) if path is not None else settings.network_path
+    _require_network_file(path)  # before hashing it: a pipe would hang, a device never end
     cache_root = Path(cache_dir) if cache_dir is not None else config.CACHE_DIR
     stat = path.stat()
     skey = _settings_key(settings)

@@ -85,9 +85,13 @@ class User:
 # --- the users file ----------------------------------------------------------------------
 
 
-def users_file(explicit: str | os.PathLike[str] | None = None) -> Path:
-    """The users file: explicit argument, else env ``COVERAGE_USERS``, else config."""
-    return Path(explicit or os.environ.get("COVERAGE_USERS") or config.USERS_FILE)
+def users_file(explicit: str | os.PathLike[str] | None = None, *, settings: config.Settings | None = None) -> Path:
+    """The users file: the explicit argument, else ``settings.users_file`` (env
+    ``COVERAGE_USERS``, else ``private/users.yaml``). ``settings``: default
+    :func:`coverage.config.load_settings`."""
+    if explicit:
+        return Path(explicit)
+    return (config.load_settings() if settings is None else settings).users_file
 
 
 def normalise_username(username: str) -> str:
@@ -379,13 +383,15 @@ def verify(path: str | os.PathLike[str], username: str, password: str,
 def cookie_secret() -> str:
     """The session-signing secret from env ``COVERAGE_COOKIE_SECRET``; raises
     :class:`AuthConfigError` with how to set it when missing or too short."""
-    secret = os.environ.get("COVERAGE_COOKIE_SECRET", "")
+    secret = config.cookie_secret()
     if len(secret) < config.MIN_COOKIE_SECRET_CHARS:
         state = "is not set" if not secret else f"is shorter than {config.MIN_COOKIE_SECRET_CHARS} characters"
         raise AuthConfigError(
             f"COVERAGE_COOKIE_SECRET {state}; sign-in needs it to sign session cookies. Generate one with\n"
             "  python -c \"import secrets; print(secrets.token_urlsafe(48))\"\n"
-            "and set it in the server's environment (not in the repository)."
+            "and set it in the server's environment (not in the repository).",
+            message_id="auth.no_cookie_secret" if not secret else "auth.short_cookie_secret",
+            field=config.COOKIE_SECRET_VARIABLE, min_chars=config.MIN_COOKIE_SECRET_CHARS,
         )
     return secret
 

@@ -89,12 +89,14 @@ def mask_url(url: str) -> str:
     return f"{scheme}://{netloc}{slash}{path}{query_sep}{query}"
 
 
-def store_location(explicit: str | os.PathLike[str] | None = None) -> Path | StoreURL:
-    """The registry: the explicit argument, else env ``COVERAGE_STORE``, else
-    ``config.STORE_PATH``. A file path gives a ``Path`` (GeoPackage); a
-    ``postgresql://`` URL a :class:`StoreURL`; another URL scheme raises :class:`ConfigError`
-    (``registry.unsupported_location``; the message names the scheme only, never the URL)."""
-    raw = explicit if explicit is not None else os.environ.get("COVERAGE_STORE") or config.STORE_PATH
+def store_location(explicit: str | os.PathLike[str] | None = None, *,
+                   settings: config.Settings | None = None) -> Path | StoreURL:
+    """The registry: the explicit argument, else ``settings.store`` (env ``COVERAGE_STORE``,
+    else ``config.STORE_PATH``; ``settings`` default :func:`coverage.config.load_settings`).
+    A file path gives a ``Path`` (GeoPackage); a ``postgresql://`` URL a :class:`StoreURL`;
+    another URL scheme raises :class:`ConfigError` (``registry.unsupported_location``; the
+    message names the scheme only, never the URL)."""
+    raw = explicit if explicit is not None else (config.load_settings() if settings is None else settings).store
     if isinstance(raw, StoreURL):
         return raw
     text = os.fspath(raw)

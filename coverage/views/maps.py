@@ -3,8 +3,11 @@
 Everything drawn is vector data (district choropleth, one GeoJSON layer of community
 points, one small layer per service type) so the map still shows districts, services
 and labels on a plain background when tiles cannot load. Leaflet itself is loaded from
-the project's own copy under ``static/`` (``LEAFLET_BASE_URL``) rather than a CDN, and
-the legend is plain HTML, so nothing on the map needs the internet except the tiles.
+the project's own copy under ``static/`` (``Settings.leaflet_url``) rather than a CDN, and
+the legend is plain HTML, so nothing on the map needs the internet except the tiles
+(``Settings.map_tiles_url``; None for none). Nothing here reads the environment: the
+map functions take a :class:`coverage.config.Settings` (default
+:func:`coverage.config.load_settings`, read at the call).
 
 Services passed in must already have gone through :func:`coverage.privacy.public_services`
 for a public view.
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import html
 import math
-import os
 from collections.abc import Sequence
 
 import folium
@@ -26,8 +28,6 @@ from branca.element import MacroElement, Template
 
 from coverage import config
 
-LEAFLET_BASE_URL = os.environ.get("COVERAGE_LEAFLET_URL", "/app/static/vendor/leaflet")
-TILES_URL = os.environ.get("COVERAGE_MAP_TILES", "https://tile.openstreetmap.org/{z}/{x}/{y}.png")
 # The data attribution below already credits "© OpenStreetMap contributors"; the tile
 # layer only says where the background comes from, so the credit is not printed twice.
 TILES_ATTRIBUTION = "Background tiles: OpenStreetMap"
@@ -102,16 +102,20 @@ def display_districts(districts: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_
 
 
 def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SUGHD,
-             zoom: float = ZOOM_KHATLON_SUGHD) -> folium.Map:
-    """A Leaflet map that loads Leaflet from the project's static folder, with an
-    optional OpenStreetMap tile background."""
+             zoom: float = ZOOM_KHATLON_SUGHD, *, settings: config.Settings | None = None) -> folium.Map:
+    """A Leaflet map that loads Leaflet from ``settings.leaflet_url``, with the tile
+    background of ``settings.map_tiles_url`` when ``tiles`` and the URL is not None.
+    ``center``: (lat, lon) in EPSG:4326; ``settings``: default :func:`coverage.config.load_settings`."""
+    settings = config.load_settings() if settings is None else settings
+    leaflet = settings.leaflet_url
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True,
                       zoom_snap=0.25, zoom_delta=0.5)
-    fmap.default_js = [("leaflet", f"{LEAFLET_BASE_URL}/leaflet.js")]
-    fmap.default_css = [("leaflet_css", f"{LEAFLET_BASE_URL}/leaflet.css")]
-    _DefaultIconPath(f"{LEAFLET_BASE_URL}/images/").add_to(fmap)
-    if tiles and TILES_URL.lower() not in ("", "none", "off"):
-        folium.TileLayer(TILES_URL, attr=TILES_ATTRIBUTION, name="OpenStreetMap background", max_zoom=18).add_to(fmap)
+    fmap.default_js = [("leaflet", f"{leaflet}/leaflet.js")]
+    fmap.default_css = [("leaflet_css", f"{leaflet}/leaflet.css")]
+    _DefaultIconPath(f"{leaflet}/images/").add_to(fmap)
+    if tiles and settings.map_tiles_url is not None:
+        folium.TileLayer(settings.map_tiles_url, attr=TILES_ATTRIBUTION, name="OpenStreetMap background",
+                         max_zoom=18).add_to(fmap)
     _Attribution(ATTRIBUTION).add_to(fmap)
     return fmap
 
@@ -379,12 +383,13 @@ def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
                 interactive=False).add_to(fmap)
 
 
-def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None) -> folium.Map:
+def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
+                      settings: config.Settings | None = None) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
     background, district name labels, attribution and legend. The dashboard draws it
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
     slider redraws the layers without reloading the map."""
-    fmap = base_map(tiles=tiles)
+    fmap = base_map(tiles=tiles, settings=settings)
     if districts is not None:
         add_district_labels(fmap, districts)
     _Legend(legend_html()).add_to(fmap)
@@ -410,10 +415,11 @@ def coverage_layers(
 
 
 def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
-              tiles: bool = True, service_types: Sequence[str] | None = None) -> folium.Map:
+              tiles: bool = True, service_types: Sequence[str] | None = None, *,
+              settings: config.Settings | None = None) -> folium.Map:
     """A small map of a few communities (e.g. the underserved table) and the services
     (only ``service_types`` when given); ``highlight`` is an index label of ``points``."""
-    fmap = base_map(tiles=tiles)
+    fmap = base_map(tiles=tiles, settings=settings)
     if len(points):
         add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0)
     if service_types is not None:
