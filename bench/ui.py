@@ -102,7 +102,7 @@ def main() -> int:
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory() as tmp:
-        data_dir = Path(os.environ.get("COVERAGE_DATA_DIR", config.DATA_DIR))
+        data_dir = config.load_settings().data_dir
         analysis.ensure_data(data_dir)
         env = {**os.environ, "COVERAGE_DATA_DIR": str(data_dir), "COVERAGE_MAP_TILES": "none",
                "COVERAGE_STORE": str(Path(tmp) / "registry.gpkg"), "COVERAGE_USERS": str(Path(tmp) / "users.yaml")}

@@ -145,61 +145,45 @@ def test_library_functions_take_their_paths_from_settings(tmp_path):
 # --- what a bad value is told -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("text", "field", "message_id", "words"),
-    [
-        ("trunk_speed = 70\n", "trunk_speed", "config.unknown_key", "unknown setting(s) ['trunk_speed']"),
-        ('[highway_speed_kph]\ntrunk = "fast"\n', "highway_speed_kph.trunk", "config.not_a_number",
-         "must be a number (got 'fast')"),
-        ("default_speed_kph = true\n", "default_speed_kph", "config.not_a_number", "must be a number"),
-        ("default_threshold_min = -30\n", "default_threshold_min", "config.out_of_range", "greater than 0"),
-        ("tunnel_speed_kph = 0\n", "tunnel_speed_kph", "config.out_of_range", "greater than 0"),
-        ("snap_candidates = 2.5\n", "snap_candidates", "config.not_an_integer", "whole number"),
-        ("snap_candidates = 0\n", "snap_candidates", "config.out_of_range", "at least 1"),
-        ("highway_speed_kph = 70\n", "highway_speed_kph", "config.not_a_table", "table of numbers"),
-        ('map_tiles_url = "sometimes"\n', "map_tiles_url", "config.bad_tiles", "{z}, {x} and {y}"),
-        ('network_path = "missing.osm"\n', "network_path", "config.path_missing", "does not exist"),
-    ],
-)
-def test_a_bad_value_in_the_file_names_the_file_and_the_setting(tmp_path, text, field, message_id, words):
-    toml = write_toml(tmp_path, text)
+BAD_VALUES = [  # (where: "file" or a variable, value, field, message id, words of the message)
+    ("file", "trunk_speed = 70\n", "trunk_speed", "config.unknown_key", "unknown setting(s) ['trunk_speed']"),
+    ("file", '[highway_speed_kph]\ntrunk = "fast"\n', "highway_speed_kph.trunk", "config.not_a_number",
+     "must be a number (got 'fast')"),
+    ("file", "default_speed_kph = true\n", "default_speed_kph", "config.not_a_number", "must be a number"),
+    ("file", "default_threshold_min = -30\n", "default_threshold_min", "config.out_of_range", "greater than 0"),
+    ("file", "tunnel_speed_kph = 0\n", "tunnel_speed_kph", "config.out_of_range", "greater than 0"),
+    ("file", "snap_candidates = 2.5\n", "snap_candidates", "config.not_an_integer", "whole number"),
+    ("file", "snap_candidates = 0\n", "snap_candidates", "config.out_of_range", "at least 1"),
+    ("file", "highway_speed_kph = 70\n", "highway_speed_kph", "config.not_a_table", "table of numbers"),
+    ("file", 'map_tiles_url = "sometimes"\n', "map_tiles_url", "config.bad_tiles", "or one of none, off"),
+    ("file", 'network_path = "missing.osm"\n', "network_path", "config.path_missing", "does not exist"),
+    ("COVERAGE_MAP_TILES", "sometimes", "map_tiles_url", "config.bad_tiles", "(got 'sometimes')"),
+    ("COVERAGE_NETWORK", "TMP/missing.osm.pbf", "network_path", "config.path_missing", "does not exist"),
+    ("COVERAGE_POPULATION", "TMP/missing.gpkg", "population_path", "config.path_missing", "does not exist"),
+    ("COVERAGE_DATA_DIR", "TMP/a-file", "data_dir", "config.not_a_folder", "must be a folder, not a file"),
+    ("COVERAGE_MIRROR", "TMP/a-file", "mirror_dir", "config.not_a_folder", "must be a folder, not a file"),
+    ("COVERAGE_USERS", "TMP", "users_file", "config.not_a_file", "must be a file, not a folder"),
+    ("COVERAGE_STORE", "TMP", "store", "config.not_a_file", "must be a file, not a folder"),
+    ("COVERAGE_NETWORK", "TMP", "network_path", "config.not_a_file", "must be a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize(("where", "value", "field", "message_id", "words"), BAD_VALUES)
+def test_a_bad_value_names_its_file_or_variable_and_the_setting(tmp_path, where, value, field, message_id, words):
+    (tmp_path / "a-file").write_text("x", encoding="utf-8")
+    toml = write_toml(tmp_path, value if where == "file" else "")
+    env = {} if where == "file" else {where: value.replace("TMP", str(tmp_path))}
     with pytest.raises(ConfigError) as err:
-        load_settings(path=toml, env={})
+        load_settings(path=toml, env=env)
     message = str(err.value)
-    assert message.startswith(f"{toml}: ") and field in message and words in message
-    assert err.value.field == field and err.value.message_id == message_id
+    assert message.startswith(f"{toml if where == 'file' else where}: ") and f"'{field}'" in message
+    assert words in message and err.value.field == field and err.value.message_id == message_id
     assert isinstance(err.value, CoverageError) and isinstance(err.value, ValueError)
 
 
 def test_a_broken_toml_file_is_a_config_error(tmp_path):
     with pytest.raises(ConfigError, match="not a readable TOML settings file"):
         load_settings(path=write_toml(tmp_path, "trunk = = 3\n"), env={})
-
-
-@pytest.mark.parametrize(
-    ("variable", "value", "field", "words"),
-    [
-        ("COVERAGE_MAP_TILES", "sometimes", "map_tiles_url", "neither"),
-        ("COVERAGE_NETWORK", "{tmp}/missing.osm.pbf", "network_path", "does not exist"),
-        ("COVERAGE_POPULATION", "{tmp}/missing.gpkg", "population_path", "does not exist"),
-        ("COVERAGE_DATA_DIR", "{tmp}/a-file", "data_dir", "must be a folder, not a file"),
-        ("COVERAGE_MIRROR", "{tmp}/a-file", "mirror_dir", "must be a folder, not a file"),
-        ("COVERAGE_USERS", "{tmp}", "users_file", "must be a file, not a folder"),
-        ("COVERAGE_STORE", "{tmp}", "store", "must be a file, not a folder"),
-        ("COVERAGE_NETWORK", "{tmp}", "network_path", "must be a file, not a folder"),
-    ],
-)
-def test_a_bad_variable_names_the_variable_and_the_setting(tmp_path, variable, value, field, words):
-    (tmp_path / "a-file").write_text("x", encoding="utf-8")
-    toml = write_toml(tmp_path, "")
-    with pytest.raises(ConfigError) as err:
-        load_settings(path=toml, env={variable: value.format(tmp=tmp_path)})
-    message = str(err.value)
-    assert message.startswith(f"{variable}: setting '{field}'") and err.value.field == field
-    if words != "neither":
-        assert words in message
-    else:
-        assert "'sometimes'" in message and "none, off" in message
 
 
 def test_a_bad_store_path_never_shows_a_url_password(tmp_path):
