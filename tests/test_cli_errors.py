@@ -49,14 +49,15 @@ def main_in_process(*args: str) -> subprocess.CompletedProcess:
 
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        console_file = cli.console.file
         cli.console.file = out
         try:
             code = cli.main(list(args))
         except SystemExit as done:  # argparse refusing a flag
             code = done.code if isinstance(done.code, int) else 1
         finally:
-            cli.console.file = console_file
+            # back to following sys.stdout (as made): restoring the file read inside the
+            # redirect would pin the console to `out`, and later tests would read nothing
+            cli.console.file = None
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
