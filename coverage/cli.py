@@ -140,6 +140,7 @@ def _write_results(result: analysis.Analysis, out: Path) -> list[Path]:
     if suffix == ".gpkg":
         import pyogrio
 
+        out.unlink(missing_ok=True)  # a fresh file: appending the districts layer to an old one doubled it
         pyogrio.write_dataframe(communities, out, layer="communities")
         pyogrio.write_dataframe(pd.DataFrame(result.districts), out, layer="districts", append=True)
     elif suffix in (".geojson", ".json"):

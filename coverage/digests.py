@@ -22,3 +22,8 @@ def text_sha256(text: str, *, chars: int = 64) -> str:
     """Hex SHA-256 of the UTF-8 text, its first ``chars`` characters (a shorter key
     where a collision only costs a recomputation)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:chars]
+
+
+def bytes_sha256(data: bytes) -> str:
+    """Hex SHA-256 of bytes in memory (an uploaded file), 64 characters."""
+    return hashlib.sha256(data).hexdigest()

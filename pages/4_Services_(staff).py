@@ -9,7 +9,6 @@ other pages read the registry by version, so a change shows there on the next re
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 import folium
@@ -19,6 +18,7 @@ from shapely.geometry import Point
 from streamlit_folium import st_folium
 
 from coverage.data import services as svc
+from coverage.digests import bytes_sha256
 from coverage.registry import auth, edits, store, uploads
 from coverage.views import maps
 from coverage.views.history import history_lines
@@ -95,7 +95,7 @@ def upload_check(upload) -> uploads.CheckedUpload | svc.ServicesError:
     """The check of an uploaded file, made once per file (by sha256) and per set of rows
     to swap, and kept in the session, so reruns do not read and check it again."""
     data = upload.getvalue()
-    digest = hashlib.sha256(data).hexdigest()
+    digest = bytes_sha256(data)
     kept = st.session_state.get("staff_upload_check")
     if kept is None or kept["digest"] != digest:
         kept = st.session_state["staff_upload_check"] = {"digest": digest, "swaps": (), "checked_swaps": None}

@@ -121,8 +121,11 @@ def test_public_services_move_confidential_points_to_a_settlement(inputs):
 
 def test_cli_analyse_prints_a_district_table_and_writes_outputs(prepared_data_dir, tmp_path, capsys):
     out = tmp_path / "results.gpkg"
-    code = cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--threshold", "120",
-                     "--season", "winter", "--out", str(out), "--region", "Khatlon", "--region", "Sughd"])
+    args = ["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--threshold", "120",
+            "--season", "winter", "--out", str(out), "--region", "Khatlon", "--region", "Sughd"]
+    assert cli.main(args) == 0
+    capsys.readouterr()
+    code = cli.main(args)  # written again to the same file: replaced, not appended to
     assert code == 0
     printed = capsys.readouterr().out
     assert "Districts by people beyond 120 min of a shelter (winter)" in printed

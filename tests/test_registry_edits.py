@@ -52,3 +52,12 @@ def test_history_lines_one_per_changed_field():
                                        "action": "create", "field": "", "old": "", "new": "N (shelter), T [1.5, 2.5]"}
     assert lines.iloc[1:][["field", "old", "new"]].values.tolist() == [["capacity", "", "4"], ["note", "", "n"]]
     assert history_lines(history.iloc[:0]).empty
+
+
+def test_a_shelters_confidential_flag_never_counts_as_a_change():
+    current = {"type": "shelter", "confidential": True, "name": "A"}
+    assert changed_fields(current, {"confidential": False, "name": "A"}) == {}
+    centre = {"type": "crisis_centre", "confidential": False}
+    assert changed_fields(centre, {"confidential": True}) == {"confidential": True}
+    # a crisis centre turned into a shelter: the type changes, confidentiality follows the rule
+    assert changed_fields(centre, {"type": "shelter", "confidential": False}) == {"type": "shelter"}

@@ -26,9 +26,13 @@ def new_service_id(organisation: str, service_type: str, name: str, lon: float, 
 
 def changed_fields(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
     """The entries of ``fields`` whose value differs from ``current``; coordinates are
-    compared as numbers (``69.7`` equals ``69.70``)."""
+    compared as numbers (``69.7`` equals ``69.70``). A shelter's ``confidential`` never
+    counts as changed: every shelter is stored confidential whatever the form says."""
     out = {}
+    shelter = fields.get("type", current.get("type")) == "shelter"
     for column, value in fields.items():
+        if column == "confidential" and shelter:
+            continue
         before = current.get(column)
         if column in COORDINATE_COLUMNS:
             same = before is not None and not pd.isna(before) and float(value) == float(before)
