@@ -202,3 +202,32 @@ def test_unknown_format_and_no_roads(tmp_path):
     with pytest.raises(NetworkFormatError, match="no drivable highway ways") as err:
         roads.build_network(empty, "summer", SETTINGS)
     assert err.value.message_id == "network.no_roads"
+
+
+# --- what the user is told ------------------------------------------------------------
+
+
+def test_a_real_network_is_not_called_approximate(prepared_data_dir, tmp_path, capsys):
+    from coverage import cli
+    from coverage.views import maps
+
+    real = _write(tmp_path / "tj_roads.osm.pbf", config.DEFAULT_NETWORK)  # any file but the default
+    assert roads.is_default_network(config.DEFAULT_NETWORK) and not roads.is_default_network(real)
+    assert cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--network", str(real),
+                     "--region", "Sughd"]) == 0
+    printed = capsys.readouterr().out
+    assert "approximate" not in printed and "tj_roads.osm.pbf" in printed
+    assert cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--region", "Sughd"]) == 0
+    assert "the default road network is approximate" in capsys.readouterr().out
+    assert "approximate" not in maps.legend_html(approximate_roads=False)
+    assert "Road network is approximate" in maps.legend_html()
+
+
+def test_cli_route_reports_a_clipped_extract(tmp_path, capsys):
+    from coverage import cli
+
+    path = tmp_path / "clipped.osm"
+    path.write_text(CLIPPED_OSM, encoding="utf-8")
+    assert cli.main(["route", "West", "East", "--network", str(path)]) == 0
+    printed = capsys.readouterr().out
+    assert "3 nodes referenced by roads" in printed and "clipped extract" in printed

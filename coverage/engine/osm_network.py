@@ -87,15 +87,15 @@ def build_edges(table: WayTable, settings: Settings, season: str, *, progress=No
     keep_ref &= ~repeat
     ref, way, x, y = table.ref[keep_ref], way_of_ref[keep_ref], table.x[keep_ref], table.y[keep_ref]
     present = (x != UNDEFINED_COORDINATE) & (y != UNDEFINED_COORDINATE)
-    missing_nodes = int(len(np.unique(ref[~present])))
+    missing_nodes = len(_unique(ref[~present]))
     # segments: consecutive references of one way, both present (a missing node splits the way)
     seg = np.flatnonzero((way[1:] == way[:-1]) & present[1:] & present[:-1])
     a, b, seg_way = seg, seg + 1, way[seg]
     lon, lat = x / 1e7, y / 1e7  # correctly rounded: equals the XML's 7-decimal value
     metres = haversine_m(lon[a], lat[a], lon[b], lat[b])
-    metres = _apply_length_tags(metres, seg_way, table, clipped=np.unique(way[~present]))
+    metres = _apply_length_tags(metres, seg_way, table, clipped=_unique(way[~present]))
     # nodes of the drivable network (before seasonal closures), by OSM id
-    node_ids, inverse = np.unique(np.concatenate([ref[a], ref[b]]), return_inverse=True)
+    node_ids, inverse = _unique_inverse(np.concatenate([ref[a], ref[b]]))
     su, sv = inverse[: len(a)], inverse[len(a):]
     first = np.full(len(node_ids), -1, dtype=np.int64)
     first[inverse] = np.concatenate([a, b])
@@ -154,6 +154,22 @@ def build_edges(table: WayTable, settings: Settings, season: str, *, progress=No
         dropped_share=(n - len(scc)) / n if n else 0.0,
         missing_nodes=missing_nodes,
     )
+
+
+def _unique(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (sort-based: numpy's hash-based unique is slower on ints)."""
+    values = np.sort(values)
+    return values[np.r_[True, values[1:] != values[:-1]]] if len(values) else values
+
+
+def _unique_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted distinct values and, per input value, its position among them."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    new = np.r_[True, ordered[1:] != ordered[:-1]] if len(values) else np.zeros(0, dtype=bool)
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ordered[new], inverse
 
 
 def _apply_length_tags(metres: np.ndarray, seg_way: np.ndarray, table: WayTable, clipped: np.ndarray) -> np.ndarray:
@@ -219,21 +235,18 @@ def _endpoints(u: np.ndarray, v: np.ndarray, way: np.ndarray, n: int) -> np.ndar
     loop[u[u == v]] = True
     # distinct neighbours (undirected) and distinct directed partners
     u64, v64 = u.astype(np.int64), v.astype(np.int64)
-    pairs = np.unique(np.concatenate([u64 * n + v64, v64 * n + u64]))
+    pairs = _unique(np.concatenate([u64 * n + v64, v64 * n + u64]))
     neighbours = np.bincount(pairs // n, minlength=n)
-    uv = np.unique(u64 * n + v64)
+    uv = _unique(u64 * n + v64)
     distinct_out = np.bincount(uv // n, minlength=n)
     distinct_in = np.bincount(uv % n, minlength=n)
     # one way at the node: smallest and largest way index over its edges agree
-    node_of = np.concatenate([u, v])
-    way_of = np.concatenate([way, way])
-    order = np.lexsort((way_of, node_of))
-    node_sorted, way_sorted = node_of[order], way_of[order]
-    starts = np.flatnonzero(np.r_[True, node_sorted[1:] != node_sorted[:-1]]) if len(order) else np.zeros(0, int)
-    ends = np.r_[starts[1:], len(order)] - 1
-    one_way_id = np.ones(n, dtype=bool)
-    if len(order):
-        one_way_id[node_sorted[starts]] = way_sorted[starts] == way_sorted[ends]
+    lowest = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    highest = np.full(n, -1, dtype=np.int64)
+    for ends in (u, v):
+        np.minimum.at(lowest, ends, way)
+        np.maximum.at(highest, ends, way)
+    one_way_id = lowest == highest
     pass_through = (
         ~loop & one_way_id & (neighbours == 2) & (distinct_out == out_deg) & (distinct_in == in_deg)
         & (((in_deg == 1) & (out_deg == 1)) | ((in_deg == 2) & (out_deg == 2)))
@@ -268,7 +281,7 @@ def _chains(u, v, minutes, metres, way, endpoint):
         ring_edges = np.flatnonzero(~has_head[chain])
         first_of_ring = np.full(n_chains, n_edges, dtype=np.int64)
         np.minimum.at(first_of_ring, chain[ring_edges], ring_edges)
-        return np.unique(u[first_of_ring[first_of_ring < n_edges]])
+        return _unique(u[first_of_ring[first_of_ring < n_edges]])
     tail = ~through  # chain's last edge ends at a kept node
     c_u = np.empty(n_chains, dtype=np.int64)
     c_v = np.empty(n_chains, dtype=np.int64)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import osmium
+import osmium.filter
 
 from coverage.engine.road_rules import RULE_TAGS, parse_length_m, way_direction
 from coverage.errors import NetworkFormatError
@@ -77,78 +79,92 @@ def read_ways(path: Path, *, progress=None) -> WayTable:
 
     Raises NetworkFormatError for an unknown file name ending or a damaged file.
     """
-    import osmium
-    import osmium.filter
-
     path = Path(path)
     fmt = osm_format(path)
-    combo_index: dict[tuple[str | None, ...], int] = {}
-    name_index: dict[str, int] = {"": 0}
-    way_id, way_combo, way_name = array("q"), array("i"), array("i")
-    way_direction_, way_length = array("b"), array("d")
-    counts = array("q")
-    refs, xs, ys = array("q"), array("i"), array("i")
-    node_ids: list[int] = []
-    node_names: list[str] = []
-    nan = math.nan
+    reader = _WayReader(progress)
     try:
-        processor = (
-            osmium.FileProcessor(osmium.io.File(str(path), fmt), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations("flex_mem")
-            .with_filter(osmium.filter.KeyFilter("name").enable_for(osmium.osm.NODE))
-            .with_filter(osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY))
+        reader.apply_file(
+            osmium.io.File(str(path), fmt), locations=True, idx="flex_mem",
+            filters=[osmium.filter.KeyFilter("name").enable_for(osmium.osm.NODE),
+                     osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY)],
         )
-        for obj in processor:
-            if obj.is_node():
-                node_ids.append(obj.id)
-                node_names.append(obj.tags.get("name"))
-                continue
-            tags = obj.tags
-            key = tuple(tags.get(k) for k in RULE_TAGS)
-            combo = combo_index.get(key)
-            if combo is None:
-                combo = combo_index[key] = len(combo_index)
-            name = tags.get("name") or ""
-            code = name_index.get(name)
-            if code is None:
-                code = name_index[name] = len(name_index)
-            length = tags.get("length")
-            metres = parse_length_m(length) if length is not None else None
-            way_id.append(obj.id)
-            way_combo.append(combo)
-            way_name.append(code)
-            way_direction_.append(way_direction(tags.get("oneway"), tags.get("junction")))
-            way_length.append(metres if metres is not None and metres > 0 else nan)
-            nodes = obj.nodes
-            counts.append(len(nodes))
-            for node in nodes:
-                refs.append(node.ref)
-                xs.append(node.x)
-                ys.append(node.y)
-            if progress is not None and len(way_id) % _PROGRESS_EVERY_WAYS == 0:
-                progress(f"Read {len(way_id):,} highway ways…")
     except RuntimeError as exc:  # libosmium: damaged, truncated or not OSM at all
         raise NetworkFormatError(
             f"{path}: not a readable OpenStreetMap file ({exc})",
             message_id="network.unreadable", path=str(path),
         ) from exc
+    return reader.table()
+
+
+class _WayReader(osmium.SimpleHandler):
+    """pyosmium handler collecting named nodes and highway ways into flat arrays."""
+
+    def __init__(self, progress) -> None:  # noqa: ANN001
+        super().__init__()
+        self.progress = progress
+        self.combo_index: dict[tuple[str | None, ...], int] = {}
+        self.name_index: dict[str, int] = {"": 0}
+        self.way_id, self.way_combo, self.way_name = array("q"), array("i"), array("i")
+        self.way_direction, self.way_length, self.counts = array("b"), array("d"), array("q")
+        self.refs, self.xs, self.ys = array("q"), array("i"), array("i")
+        self.node_ids: list[int] = []
+        self.node_names: list[str] = []
+
+    def node(self, obj) -> None:  # noqa: ANN001
+        self.node_ids.append(obj.id)
+        self.node_names.append(obj.tags.get("name"))
+
+    def way(self, obj) -> None:  # noqa: ANN001
+        tags = obj.tags
+        key = tuple(tags.get(k) for k in RULE_TAGS)
+        combo = self.combo_index.get(key)
+        if combo is None:
+            combo = self.combo_index[key] = len(self.combo_index)
+        name = tags.get("name") or ""
+        code = self.name_index.get(name)
+        if code is None:
+            code = self.name_index[name] = len(self.name_index)
+        length = tags.get("length")
+        metres = parse_length_m(length) if length is not None else None
+        self.way_id.append(obj.id)
+        self.way_combo.append(combo)
+        self.way_name.append(code)
+        self.way_direction.append(way_direction(tags.get("oneway"), tags.get("junction")))
+        self.way_length.append(metres if metres is not None and metres > 0 else math.nan)
+        nodes = obj.nodes
+        self.counts.append(len(nodes))
+        ref, x, y = self.refs.append, self.xs.append, self.ys.append
+        for node in nodes:
+            ref(node.ref)
+            x(node.x)
+            y(node.y)
+        if self.progress is not None and len(self.way_id) % _PROGRESS_EVERY_WAYS == 0:
+            self.progress(f"Read {len(self.way_id):,} highway ways…")
+
+    def table(self) -> WayTable:
+        """The arrays read so far as a :class:`WayTable`."""
+        return _table(self)
+
+
+def _table(reader: _WayReader) -> WayTable:
+    combo_index, name_index, counts = reader.combo_index, reader.name_index, reader.counts
     combos = tuple({k: v for k, v in zip(RULE_TAGS, key, strict=True) if v is not None} for key in combo_index)
     start = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(_as_numpy(counts, np.int64), out=start[1:])
     return WayTable(
-        way_id=_as_numpy(way_id, np.int64),
-        way_combo=_as_numpy(way_combo, np.int32),
-        way_name=_as_numpy(way_name, np.int32),
-        way_direction=_as_numpy(way_direction_, np.int8),
-        way_length_m=_as_numpy(way_length, np.float64),
+        way_id=_as_numpy(reader.way_id, np.int64),
+        way_combo=_as_numpy(reader.way_combo, np.int32),
+        way_name=_as_numpy(reader.way_name, np.int32),
+        way_direction=_as_numpy(reader.way_direction, np.int8),
+        way_length_m=_as_numpy(reader.way_length, np.float64),
         way_start=start,
-        ref=_as_numpy(refs, np.int64),
-        x=_as_numpy(xs, np.int32),
-        y=_as_numpy(ys, np.int32),
+        ref=_as_numpy(reader.refs, np.int64),
+        x=_as_numpy(reader.xs, np.int32),
+        y=_as_numpy(reader.ys, np.int32),
         combos=combos,
         names=np.array(list(name_index), dtype=str),
-        node_name_ids=np.array(node_ids, dtype=np.int64),
-        node_name_values=np.array(node_names, dtype=str),
+        node_name_ids=np.array(reader.node_ids, dtype=np.int64),
+        node_name_values=np.array(reader.node_names, dtype=str),
     )
 
 

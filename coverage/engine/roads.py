@@ -604,6 +604,12 @@ def build_network(
     )
 
 
+def is_default_network(path: Path | str) -> bool:
+    """True when ``path`` is the project's authored, approximate trunk-road network (messages
+    call only that one approximate; a real OSM extract is not)."""
+    return Path(path).resolve() == Path(config.DEFAULT_NETWORK).resolve()
+
+
 def clear_memory_cache() -> None:
     """Forget in-process networks (the disk cache stays)."""
     _memory.clear()

@@ -185,9 +185,10 @@ def _swatch(colour: str, label: str, shape: str = "square") -> str:
             f"{html.escape(label)}</div>")
 
 
-def legend_html(service_types: Sequence[str] | None = None) -> str:
+def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True) -> str:
     """Legend text; without ``service_types`` it lists every type and names no
-    threshold, so the base map stays the same while the user moves the slider."""
+    threshold, so the base map stays the same while the user moves the slider.
+    ``approximate_roads``: the default (authored) road network is in use, say so."""
     parts = ["<b>Districts: share of people<br>within the chosen threshold</b>"]
     edges = (0.0,) + SHARE_BINS
     parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
@@ -203,7 +204,8 @@ def legend_html(service_types: Sequence[str] | None = None) -> str:
     ]
     parts.append('<span style="color:#555">Services shown: the types chosen.<br>'
                  "Dashed ring: place known to district only.</span>")
-    parts.append('<br><i style="color:#555">Rural populations are estimates.<br>Road network is approximate.</i>')
+    roads_note = "<br>Road network is approximate." if approximate_roads else ""
+    parts.append(f'<br><i style="color:#555">Rural populations are estimates.{roads_note}</i>')
     return "".join(parts)
 
 
@@ -379,7 +381,8 @@ def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
                 interactive=False).add_to(fmap)
 
 
-def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None) -> folium.Map:
+def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
+                      approximate_roads: bool = True) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
     background, district name labels, attribution and legend. The dashboard draws it
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
@@ -387,7 +390,7 @@ def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = N
     fmap = base_map(tiles=tiles)
     if districts is not None:
         add_district_labels(fmap, districts)
-    _Legend(legend_html()).add_to(fmap)
+    _Legend(legend_html(approximate_roads=approximate_roads)).add_to(fmap)
     return fmap
 
 
@@ -417,10 +420,12 @@ def coverage_map(
     threshold_min: float,
     service_types: Sequence[str],
     tiles: bool = True,
+    *,
+    approximate_roads: bool = True,
 ) -> folium.Map:
     """The whole overview map as one folium Map (for a saved HTML file or a brief):
-    base map, data layers and a layer control."""
-    fmap = coverage_base_map(tiles=tiles, districts=districts)
+    base map, data layers and a layer control. ``approximate_roads``: see :func:`legend_html`."""
+    fmap = coverage_base_map(tiles=tiles, districts=districts, approximate_roads=approximate_roads)
     for layer in coverage_layers(districts, summary, gaps, public_services, threshold_min, service_types):
         layer.add_to(fmap)
     folium.LayerControl(collapsed=True).add_to(fmap)
