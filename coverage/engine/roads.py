@@ -1,9 +1,17 @@
-"""Road network: OSM file → osmnx graph with travel minutes → compact routing matrix.
+"""Road network: OSM file → routing matrix (fast builder, cached) and the osmnx reference path.
 
-The project's authored trunk network (``data/roads/tj_trunk_roads.osm``) and a real
-OpenStreetMap extract go through exactly the same path:
+:func:`load_network` (what the engine uses) builds a :class:`RoutingNetwork` (CSR matrices of
+minutes and metres, node coordinates in EPSG:4326 and EPSG:32642, node names, per edge the
+OSM way id and name) with no networkx graph: :mod:`coverage.engine.osm_read` reads the
+highway ways with pyosmium into flat arrays and :mod:`coverage.engine.osm_network` turns
+them into contracted edges (rules in :mod:`coverage.engine.road_rules`); the result is cached
+on disk per (file sha256, season, speed settings) and in memory.
 
-1. ``osmnx.graph_from_xml`` (unsimplified, every component kept) with the tags we need;
+:func:`load_graph` is the osmnx reference path, kept for display and for the tests that
+prove both give the same shortest-path minutes:
+
+1. ``osmnx.graph_from_xml`` (unsimplified, every component kept) with the tags we need
+   (a ``.pbf``/``.bz2``/``.gz`` file is first converted to OSM XML with pyosmium);
 2. keep drivable highway classes (the classes listed in ``Settings.highway_speed_kph``);
 3. edge ``length`` (metres): a way's ``length`` tag split over its pieces in proportion to
    their great-circle lengths, else osmnx's great-circle length;
@@ -11,10 +19,6 @@ OpenStreetMap extract go through exactly the same path:
    cap and the season (winter closures and avalanche slow-down);
 5. ``osmnx.simplify_graph`` summing ``length`` and ``travel_min`` (named nodes stay nodes);
 6. the largest strongly connected component (share of nodes dropped in ``G.graph``).
-
-:func:`build_routing_network` turns the graph into a :class:`RoutingNetwork` (CSR matrices of
-minutes and metres, node coordinates in EPSG:4326 and EPSG:32642, node names) that
-:mod:`coverage.travel` routes on; :func:`load_network` caches it on disk and in memory.
 """
 
 from __future__ import annotations
