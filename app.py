@@ -7,7 +7,6 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
-from coverage.engine import roads
 from coverage.views import maps
 from dashboard import ui
 
@@ -39,7 +38,7 @@ def overview_map() -> None:
         + " · ".join(f"{row.district} ({ui.fmt_people(row.population_beyond)} people, {row.share_within:.0%} within)"
                      for row in worst.itertuples())
     )
-    approximate_roads = roads.is_default_network(ui.network_path())
+    approximate_roads = ui.is_default_network(ui.network_path())
     st.caption((_("People: 2020 census by district; village figures are estimates shared out from district totals. "
                   "Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
                 if approximate_roads else
