@@ -231,3 +231,45 @@ def test_cli_route_reports_a_clipped_extract(tmp_path, capsys):
     assert cli.main(["route", "West", "East", "--network", str(path)]) == 0
     printed = capsys.readouterr().out
     assert "3 nodes referenced by roads" in printed and "clipped extract" in printed
+
+
+RING_OSM = """<?xml version='1.0' encoding='UTF-8'?>
+<osm version="0.6">
+  <node id="1" lat="38.5600" lon="68.7800"/>
+  <node id="2" lat="38.5610" lon="68.7810"/>
+  <node id="3" lat="38.5600" lon="68.7820"/>
+  <node id="4" lat="38.5590" lon="68.7810"/>
+  <node id="5" lat="38.5600" lon="68.7700"><tag k="name" v="West"/></node>
+  <node id="6" lat="38.5600" lon="68.7950"/>
+  <node id="7" lat="38.5600" lon="68.8000"><tag k="name" v="East"/></node>
+  <node id="11" lat="38.6000" lon="68.7800"/>
+  <node id="12" lat="38.6010" lon="68.7810"/>
+  <node id="13" lat="38.6000" lon="68.7820"/>
+  <node id="14" lat="38.5990" lon="68.7810"/>
+  <node id="20" lat="38.5700" lon="68.7800"/>
+  <way id="1"><nd ref="1"/><nd ref="2"/><nd ref="3"/><nd ref="4"/><nd ref="1"/>
+    <tag k="highway" v="primary"/><tag k="junction" v="roundabout"/></way>
+  <way id="2"><nd ref="5"/><nd ref="1"/><tag k="highway" v="primary"/><tag k="oneway" v="no"/></way>
+  <way id="3"><nd ref="3"/><nd ref="6"/><nd ref="7"/><tag k="highway" v="primary"/></way>
+  <way id="4"><nd ref="11"/><nd ref="12"/><nd ref="13"/><nd ref="14"/><nd ref="11"/>
+    <tag k="highway" v="residential"/></way>
+  <way id="5"><nd ref="7"/><nd ref="20"/><nd ref="5"/><tag k="highway" v="track"/><tag k="oneway" v="-1"/></way>
+  <way id="6"><nd ref="6"/><nd ref="6"/><nd ref="3"/><tag k="highway" v="service"/><tag k="access" v="private"/></way>
+</osm>
+"""
+
+
+@pytest.mark.parametrize("season", config.SEASONS)
+def test_roundabout_reverse_oneway_and_an_isolated_ring(season, tmp_path):
+    path = tmp_path / "ring.osm"
+    path.write_text(RING_OSM, encoding="utf-8")
+    fast = roads.build_network(path, season, SETTINGS)
+    reference_net = roads.build_routing_network(roads.load_graph(path, season, SETTINGS), SETTINGS)
+    assert_same_minutes(fast, reference_net, sources=len(reference_net.node_ids))
+    ids = fast.node_ids.tolist()
+    assert 11 not in ids and 12 not in ids  # the isolated ring is not the largest component
+    assert fast.dropped_share > 0
+    # the roundabout runs one way only (1 → 2 → 3 → 4 → 1): East to West is via the track (oneway=-1)
+    west, east = ids.index(5), ids.index(7)
+    minutes = dijkstra(fast.matrix, indices=[west, east])
+    assert np.isfinite(minutes[0, east]) and np.isfinite(minutes[1, west])

@@ -29,7 +29,7 @@ import scipy.sparse
 from scipy.sparse.csgraph import connected_components
 
 from coverage.config import Settings
-from coverage.engine.osm_read import UNDEFINED_COORDINATE, WayTable
+from coverage.engine.osm_read import WayTable
 from coverage.engine.road_rules import edge_speed_kph, is_drivable
 
 EARTH_RADIUS_M = 6_371_009.0  # osmnx.distance.EARTH_RADIUS_M (mean radius, metres)
@@ -85,13 +85,12 @@ def build_edges(table: WayTable, settings: Settings, season: str, *, progress=No
     repeat = np.zeros(len(keep_ref), dtype=bool)
     repeat[1:] = (table.ref[1:] == table.ref[:-1]) & (way_of_ref[1:] == way_of_ref[:-1])
     keep_ref &= ~repeat
-    ref, way, x, y = table.ref[keep_ref], way_of_ref[keep_ref], table.x[keep_ref], table.y[keep_ref]
-    present = (x != UNDEFINED_COORDINATE) & (y != UNDEFINED_COORDINATE)
+    ref, way, lon, lat = table.ref[keep_ref], way_of_ref[keep_ref], table.lon[keep_ref], table.lat[keep_ref]
+    present = ~np.isnan(lon)
     missing_nodes = len(_unique(ref[~present]))
     # segments: consecutive references of one way, both present (a missing node splits the way)
     seg = np.flatnonzero((way[1:] == way[:-1]) & present[1:] & present[:-1])
     a, b, seg_way = seg, seg + 1, way[seg]
-    lon, lat = x / 1e7, y / 1e7  # correctly rounded: equals the XML's 7-decimal value
     metres = haversine_m(lon[a], lat[a], lon[b], lat[b])
     metres = _apply_length_tags(metres, seg_way, table, clipped=_unique(way[~present]))
     # nodes of the drivable network (before seasonal closures), by OSM id

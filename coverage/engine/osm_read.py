@@ -1,20 +1,23 @@
-"""Read the highway ways of an OSM file into flat arrays with pyosmium (no graph).
+"""Read the highway ways of an OSM file into flat arrays (pyosmium/libosmium, no graph).
 
-One streaming pass through libosmium: node locations go to a flexible in-memory index
-(``flex_mem``), named nodes and ``highway=*`` ways reach Python. Per way we keep its id,
-the tags the speed rules read (as one interned tag combination), its name, its ``length``
-tag and its direction; per node reference the node id and its location (EPSG:4326, in
-libosmium's 1e-7 degree integers). Everything else in the file is skipped in C++.
+One pass entirely inside libosmium (C++): node locations go to a flexible in-memory index
+(``flex_mem``); named nodes and ``highway=*`` ways, with their nodes' locations, are written
+to a temporary OPL file (libosmium's one-line-per-object text format). Python then reads
+that text in bulk: the node references and locations of all ways are parsed by numpy in one
+call, and only the ways' tags are split per way. Per way we keep its id, the tags the speed
+rules read (as one interned tag combination), its name, its ``length`` tag and its
+direction; per node reference the node id and its location (EPSG:4326 degrees, exactly the
+file's decimal value). Everything else in the file is skipped in C++.
 
 Formats: ``.osm`` / ``.osm.xml`` / ``.xml``, ``.osm.bz2``, ``.osm.gz``, ``.osm.pbf``
 (libosmium reads them all natively). A reference to a node that is not in the file (a
-clipped extract) keeps the undefined location; :mod:`coverage.engine.osm_network` drops it.
+clipped extract) gets a NaN location; :mod:`coverage.engine.osm_network` drops it.
 """
 
 from __future__ import annotations
 
-import math
-from array import array
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,8 +37,12 @@ OSM_FORMATS: tuple[tuple[str, str], ...] = (
     (".osm.xml", "osm"), (".osm", "osm"), (".xml", "osm"),
 )
 SUFFIXES_TEXT = ".osm, .osm.bz2, .osm.gz, .osm.pbf (or .xml)"
-UNDEFINED_COORDINATE = 2147483647  # libosmium's x/y of a location it does not know
-_PROGRESS_EVERY_WAYS = 100_000
+# OPL output: no metadata, way nodes written as n<id>x<lon>y<lat> ("n<id>xy" when unknown)
+_OPL_FORMAT = "opl,add_metadata=false,locations_on_ways=true"
+_MISSING = b"x999y999"  # what "xy" (unknown location) becomes before the numbers are parsed
+_NUMBERS = bytes.maketrans(b"nxy,", b"    ")
+_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+_KEY_SET = frozenset(RULE_TAGS) | {"oneway", "junction"}  # tags that make a way's combination
 
 
 def osm_format(path: Path) -> str:
@@ -54,9 +61,9 @@ def osm_format(path: Path) -> str:
 class WayTable:
     """The highway ways of one OSM file as flat arrays.
 
-    ``way_*`` arrays have one entry per way; ``ref``, ``x`` and ``y`` one per node reference,
-    way after way (``way_start[i]:way_start[i+1]``). ``x``/``y``: longitude/latitude in
-    1e-7 degrees (EPSG:4326), ``UNDEFINED_COORDINATE`` when the node is not in the file.
+    ``way_*`` arrays have one entry per way; ``ref``, ``lon`` and ``lat`` one per node
+    reference, way after way (``way_start[i]:way_start[i+1]``). ``lon``/``lat``: degrees
+    (EPSG:4326), NaN when the node is not in the file.
     """
 
     way_id: np.ndarray  # int64
@@ -66,108 +73,133 @@ class WayTable:
     way_length_m: np.ndarray  # float64 ``length`` tag in metres, NaN when absent
     way_start: np.ndarray  # int64, len(way_id) + 1 offsets into the reference arrays
     ref: np.ndarray  # int64 node ids
-    x: np.ndarray  # int32 longitude × 1e7
-    y: np.ndarray  # int32 latitude × 1e7
-    combos: tuple[dict[str, str], ...]  # the RULE_TAGS present, per distinct combination
+    lon: np.ndarray  # float64 degrees
+    lat: np.ndarray  # float64 degrees
+    combos: tuple[dict[str, str], ...]  # the rule tags (and oneway, junction) present, per combination
     names: np.ndarray  # str, names[0] == ""
     node_name_ids: np.ndarray  # int64 ids of nodes with a ``name`` tag
     node_name_values: np.ndarray  # str, their names
 
 
-def read_ways(path: Path, *, progress=None) -> WayTable:
-    """Stream ``path`` once and return its highway ways (see :class:`WayTable`).
+def read_ways(path: Path, *, progress=None) -> WayTable:  # noqa: ANN001
+    """Read ``path`` once and return its highway ways (see :class:`WayTable`).
 
     Raises NetworkFormatError for an unknown file name ending or a damaged file.
     """
     path = Path(path)
     fmt = osm_format(path)
-    reader = _WayReader(progress)
-    try:
-        reader.apply_file(
-            osmium.io.File(str(path), fmt), locations=True, idx="flex_mem",
-            filters=[osmium.filter.KeyFilter("name").enable_for(osmium.osm.NODE),
-                     osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY)],
-        )
-    except RuntimeError as exc:  # libosmium: damaged, truncated or not OSM at all
-        raise NetworkFormatError(
-            f"{path}: not a readable OpenStreetMap file ({exc})",
-            message_id="network.unreadable", path=str(path),
-        ) from exc
-    return reader.table()
+    with tempfile.TemporaryDirectory(prefix="coverage-osm-") as tmp:
+        opl = Path(tmp) / "roads.opl"
+        try:
+            locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+            locations.ignore_errors()  # a clipped extract: unknown nodes stay unknown
+            with osmium.SimpleWriter(osmium.io.File(str(opl), _OPL_FORMAT)) as writer:
+                osmium.apply(
+                    osmium.io.File(str(path), fmt), locations,
+                    osmium.filter.EntityFilter(osmium.osm.NODE | osmium.osm.WAY),
+                    osmium.filter.KeyFilter("name").enable_for(osmium.osm.NODE),
+                    osmium.filter.KeyFilter("highway").enable_for(osmium.osm.WAY),
+                    writer,
+                )
+        except RuntimeError as exc:  # libosmium: damaged, truncated or not OSM at all
+            raise NetworkFormatError(
+                f"{path}: not a readable OpenStreetMap file ({exc})",
+                message_id="network.unreadable", path=str(path),
+            ) from exc
+        text = opl.read_bytes()
+    if progress is not None:
+        progress(f"Parsing the roads of {path.name} ({len(text) / 1e6:,.0f} MB of text)…")
+    return parse_opl(text, str(path))
 
 
-class _WayReader(osmium.SimpleHandler):
-    """pyosmium handler collecting named nodes and highway ways into flat arrays."""
-
-    def __init__(self, progress) -> None:  # noqa: ANN001
-        super().__init__()
-        self.progress = progress
-        self.combo_index: dict[tuple[str | None, ...], int] = {}
-        self.name_index: dict[str, int] = {"": 0}
-        self.way_id, self.way_combo, self.way_name = array("q"), array("i"), array("i")
-        self.way_direction, self.way_length, self.counts = array("b"), array("d"), array("q")
-        self.refs, self.xs, self.ys = array("q"), array("i"), array("i")
-        self.node_ids: list[int] = []
-        self.node_names: list[str] = []
-
-    def node(self, obj) -> None:  # noqa: ANN001
-        self.node_ids.append(obj.id)
-        self.node_names.append(obj.tags.get("name"))
-
-    def way(self, obj) -> None:  # noqa: ANN001
-        tags = obj.tags
-        key = tuple(tags.get(k) for k in RULE_TAGS)
-        combo = self.combo_index.get(key)
+def parse_opl(text: bytes, source: str = "") -> WayTable:
+    """:class:`WayTable` of OPL text as written by :func:`read_ways` (named nodes, then ways)."""
+    lines = text.split(b"\n")
+    node_ids: list[int] = []
+    node_names: list[str] = []
+    way_ids: list[int] = []
+    way_tags: list[bytes] = []
+    way_nodes: list[bytes] = []
+    for line in lines:
+        kind = line[:1]
+        if kind == b"w":
+            head, _, rest = line.partition(b" T")
+            tags, _, nodes = rest.rpartition(b" N")
+            way_ids.append(int(head[1:]))
+            way_tags.append(tags)
+            way_nodes.append(nodes)
+        elif kind == b"n":
+            head, _, rest = line.partition(b" T")
+            tags = _tags(rest.rpartition(b" x")[0])
+            node_ids.append(int(head[1:]))
+            node_names.append(tags.get("name", ""))
+    counts = np.array([nodes.count(b",") + 1 if nodes else 0 for nodes in way_nodes], dtype=np.int64)
+    numbers = b" ".join(way_nodes).replace(b"xy", _MISSING).translate(_NUMBERS)
+    values = np.fromstring(numbers, sep=" ")  # C parser; text mode (not the deprecated binary one)
+    if len(values) != 3 * counts.sum():
+        raise NetworkFormatError(f"{source}: the ways' node lists could not be read",
+                                 message_id="network.unreadable", path=source)
+    values = values.reshape(-1, 3)
+    lon, lat = values[:, 1].copy(), values[:, 2].copy()
+    missing = lon == 999
+    lon[missing] = np.nan
+    lat[missing] = np.nan
+    combo_index: dict[tuple[tuple[str, str], ...], int] = {}
+    name_index: dict[str, int] = {"": 0}
+    n_ways = len(way_ids)
+    way_combo = np.empty(n_ways, dtype=np.int32)
+    way_name = np.empty(n_ways, dtype=np.int32)
+    length_m = np.full(n_ways, np.nan)
+    for i, raw in enumerate(way_tags):
+        tags = _tags(raw)
+        key = tuple(sorted(item for item in tags.items() if item[0] in _KEY_SET))
+        combo = combo_index.get(key)
         if combo is None:
-            combo = self.combo_index[key] = len(self.combo_index)
+            combo = combo_index[key] = len(combo_index)
+        way_combo[i] = combo
         name = tags.get("name") or ""
-        code = self.name_index.get(name)
+        code = name_index.get(name)
         if code is None:
-            code = self.name_index[name] = len(self.name_index)
-        length = tags.get("length")
-        metres = parse_length_m(length) if length is not None else None
-        self.way_id.append(obj.id)
-        self.way_combo.append(combo)
-        self.way_name.append(code)
-        self.way_direction.append(way_direction(tags.get("oneway"), tags.get("junction")))
-        self.way_length.append(metres if metres is not None and metres > 0 else math.nan)
-        nodes = obj.nodes
-        self.counts.append(len(nodes))
-        ref, x, y = self.refs.append, self.xs.append, self.ys.append
-        for node in nodes:
-            ref(node.ref)
-            x(node.x)
-            y(node.y)
-        if self.progress is not None and len(self.way_id) % _PROGRESS_EVERY_WAYS == 0:
-            self.progress(f"Read {len(self.way_id):,} highway ways…")
-
-    def table(self) -> WayTable:
-        """The arrays read so far as a :class:`WayTable`."""
-        return _table(self)
-
-
-def _table(reader: _WayReader) -> WayTable:
-    combo_index, name_index, counts = reader.combo_index, reader.name_index, reader.counts
-    combos = tuple({k: v for k, v in zip(RULE_TAGS, key, strict=True) if v is not None} for key in combo_index)
-    start = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(_as_numpy(counts, np.int64), out=start[1:])
+            code = name_index[name] = len(name_index)
+        way_name[i] = code
+        if "length" in tags:
+            metres = parse_length_m(tags["length"])
+            if metres is not None and metres > 0:
+                length_m[i] = metres
+    combos = tuple(dict(key) for key in combo_index)
+    combo_direction = np.array([way_direction(c.get("oneway"), c.get("junction")) for c in combos], dtype=np.int8)
+    start = np.zeros(n_ways + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
     return WayTable(
-        way_id=_as_numpy(reader.way_id, np.int64),
-        way_combo=_as_numpy(reader.way_combo, np.int32),
-        way_name=_as_numpy(reader.way_name, np.int32),
-        way_direction=_as_numpy(reader.way_direction, np.int8),
-        way_length_m=_as_numpy(reader.way_length, np.float64),
+        way_id=np.array(way_ids, dtype=np.int64),
+        way_combo=way_combo,
+        way_name=way_name,
+        way_direction=combo_direction[way_combo] if n_ways else np.zeros(0, dtype=np.int8),
+        way_length_m=length_m,
         way_start=start,
-        ref=_as_numpy(reader.refs, np.int64),
-        x=_as_numpy(reader.xs, np.int32),
-        y=_as_numpy(reader.ys, np.int32),
+        ref=values[:, 0].astype(np.int64),
+        lon=lon,
+        lat=lat,
         combos=combos,
         names=np.array(list(name_index), dtype=str),
-        node_name_ids=np.array(reader.node_ids, dtype=np.int64),
-        node_name_values=np.array(reader.node_names, dtype=str),
+        node_name_ids=np.array(node_ids, dtype=np.int64),
+        node_name_values=np.array(node_names, dtype=str),
     )
 
 
-def _as_numpy(values: array, dtype: type) -> np.ndarray:
-    """The array's buffer as numpy (no copy); an empty array of ``dtype`` when empty."""
-    return np.frombuffer(values, dtype=dtype) if len(values) else np.empty(0, dtype=dtype)
+def _tags(raw: bytes) -> dict[str, str]:
+    """OPL tags ``k=v,k=v`` (``%hex%`` escapes) as a dict."""
+    if not raw:
+        return {}
+    out = {}
+    for item in raw.decode("utf-8").split(","):
+        key, _, value = item.partition("=")
+        if "%" in item:
+            key, value = _unescape(key), _unescape(value)
+        out[key] = value
+    return out
+
+
+def _unescape(text: str) -> str:
+    text = text.replace("%20%", " ")  # the common case (spaces in names) without the regex
+    return _ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text) if "%" in text else text
