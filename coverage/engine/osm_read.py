@@ -106,15 +106,15 @@ def read_ways(path: Path, *, progress=None) -> WayTable:  # noqa: ANN001
                 f"{path}: not a readable OpenStreetMap file ({exc})",
                 message_id="network.unreadable", path=str(path),
             ) from exc
-        text = opl.read_bytes()
-    if progress is not None:
-        progress(f"Parsing the roads of {path.name} ({len(text) / 1e6:,.0f} MB of text)…")
-    return parse_opl(text, str(path))
+        if progress is not None:
+            progress(f"Parsing the roads of {path.name} ({opl.stat().st_size / 1e6:,.0f} MB of text)…")
+        return parse_opl(opl.read_bytes(), str(path))
 
 
 def parse_opl(text: bytes, source: str = "") -> WayTable:
     """:class:`WayTable` of OPL text as written by :func:`read_ways` (named nodes, then ways)."""
     lines = text.split(b"\n")
+    del text  # the caller keeps no reference: free it before the lines are copied again
     node_ids: list[int] = []
     node_names: list[str] = []
     way_ids: list[int] = []
@@ -134,7 +134,10 @@ def parse_opl(text: bytes, source: str = "") -> WayTable:
             node_ids.append(int(head[1:]))
             node_names.append(tags.get("name", ""))
     counts = np.array([nodes.count(b",") + 1 if nodes else 0 for nodes in way_nodes], dtype=np.int64)
-    numbers = b" ".join(way_nodes).replace(b"xy", _MISSING).translate(_NUMBERS)
+    del lines
+    numbers = b" ".join(way_nodes)
+    del way_nodes
+    numbers = numbers.replace(b"xy", _MISSING).translate(_NUMBERS)
     values = np.fromstring(numbers, sep=" ")  # C parser; text mode (not the deprecated binary one)
     if len(values) != 3 * counts.sum():
         raise NetworkFormatError(f"{source}: the ways' node lists could not be read",
