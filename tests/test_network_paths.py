@@ -207,29 +207,30 @@ def test_unknown_format_and_no_roads(tmp_path):
 # --- what the user is told ------------------------------------------------------------
 
 
-def test_a_real_network_is_not_called_approximate(prepared_data_dir, tmp_path, capsys):
-    from coverage import cli
+def test_a_real_network_is_not_called_approximate(prepared_data_dir, tmp_path):
     from coverage.views import maps
+    from tests.test_cli_errors import main_in_process
 
     real = _write(tmp_path / "tj_roads.osm.pbf", config.DEFAULT_NETWORK)  # any file but the default
     assert roads.is_default_network(config.DEFAULT_NETWORK) and not roads.is_default_network(real)
-    assert cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--network", str(real),
-                     "--region", "Sughd"]) == 0
-    printed = capsys.readouterr().out
-    assert "approximate" not in printed and "tj_roads.osm.pbf" in printed
-    assert cli.main(["--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--region", "Sughd"]) == 0
-    assert "the default road network is approximate" in capsys.readouterr().out
+    done = main_in_process("--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter",
+                           "--network", str(real), "--region", "Sughd")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "approximate" not in done.stdout and "tj_roads.osm.pbf" in done.stdout
+    done = main_in_process("--data-dir", str(prepared_data_dir), "analyse", "--type", "shelter", "--region", "Sughd")
+    assert done.returncode == 0 and "the default road network is approximate" in done.stdout
     assert "approximate" not in maps.legend_html(approximate_roads=False)
     assert "Road network is approximate" in maps.legend_html()
 
 
-def test_cli_route_reports_a_clipped_extract(tmp_path, capsys):
-    from coverage import cli
+def test_cli_route_reports_a_clipped_extract(tmp_path):
+    from tests.test_cli_errors import main_in_process
 
     path = tmp_path / "clipped.osm"
     path.write_text(CLIPPED_OSM, encoding="utf-8")
-    assert cli.main(["route", "West", "East", "--network", str(path)]) == 0
-    printed = capsys.readouterr().out
+    done = main_in_process("route", "West", "East", "--network", str(path))
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = " ".join(done.stdout.split())
     assert "3 nodes referenced by roads" in printed and "clipped extract" in printed
 
 
