@@ -38,9 +38,13 @@ def overview_map() -> None:
         + " · ".join(f"{row.district} ({ui.fmt_people(row.population_beyond)} people, {row.share_within:.0%} within)"
                      for row in worst.itertuples())
     )
-    st.caption(_("People: 2020 census by district; village figures are estimates shared out from district totals. "
-                 "Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
-               .format(season=choice.season))
+    approximate_roads = ui.is_default_network(ui.network_path())
+    st.caption((_("People: 2020 census by district; village figures are estimates shared out from district totals. "
+                  "Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
+                if approximate_roads else
+                _("People: 2020 census by district; village figures are estimates shared out from district totals. "
+                  "Minutes: car travel on the OpenStreetMap roads of {network} plus local roads ({season})."))
+               .format(season=choice.season, network=ui.network_path().name))
 
     # The base map stays the same while the user moves the slider; only the data layers are
     # sent again, so the browser redraws them without reloading the map.
@@ -49,7 +53,8 @@ def overview_map() -> None:
         choice.threshold_min, result.service_types,
     )
     clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=ui.display_districts(),
-                                               settings=ui.settings()), feature_group_to_add=layers,
+                                               settings=ui.settings(), approximate_roads=approximate_roads),
+                        feature_group_to_add=layers,
                         layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
                         returned_objects=["last_active_drawing"], key="overview_map")
 

@@ -173,8 +173,12 @@ def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
         f"People within {args.threshold:g} min: [bold]{int(all_row.population_within):,}[/] of "
         f"{int(all_row.population):,} ({all_row.share_within:.0%}); beyond: "
         f"[bold red]{int(all_row.population_beyond):,}[/]. Rural community populations are estimates "
-        f"(census district totals shared over settlements); the default road network is approximate."
+        f"(census district totals shared over settlements); "
+        + ("the default road network is approximate." if roads.is_default_network(settings.network_path)
+           else f"roads from {Path(settings.network_path).name} (OpenStreetMap).")
     )
+    # the network is in the memory cache by now: this only reads its missing-node count
+    _report_missing_nodes(roads.load_network(season=args.season, settings=settings))
     if args.out:
         for path in write_results(result, Path(args.out)):
             console.print(f"Wrote {path}")
@@ -193,7 +197,16 @@ def cmd_route(args: argparse.Namespace, settings: config.Settings) -> int:
         f"{found.km:,.0f} km"
     )
     console.print("Via: " + " → ".join(found.towns))
+    _report_missing_nodes(network)
     return 0
+
+
+def _report_missing_nodes(network: roads.RoutingNetwork) -> None:
+    """A clipped extract's roads were cut where they left the file: say how many nodes."""
+    if network.missing_nodes:
+        console.print(f"Note: {network.missing_nodes:,} nodes referenced by roads in {Path(network.source).name} "
+                      "are not in the file (a clipped extract); the roads were cut there.", style="yellow",
+                      soft_wrap=True)
 
 
 def cmd_check_services(args: argparse.Namespace, settings: config.Settings) -> int:

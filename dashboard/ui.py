@@ -33,6 +33,7 @@ import streamlit as st
 
 from coverage import analysis, config
 from coverage.digests import text_sha256
+from coverage.engine.roads import is_default_network
 from coverage.registry import auth, store
 from coverage.views import labels, maps, privacy
 from coverage.views.i18n import translator
@@ -348,7 +349,9 @@ def sidebar(default_types: tuple[str, ...] = ("shelter",)) -> Choice:
     regions = st.sidebar.multiselect(_("Regions"), all_regions, default=focus, key="regions")
     tiles = st.sidebar.checkbox(_("Background map (needs internet)"), value=tiles_default(), key="tiles")
     st.sidebar.caption(_("Road network: approximate trunk roads (see About the data). "
-                         "Rural populations are estimates."))
+                         "Rural populations are estimates.") if is_default_network(network_path()) else
+                       _("Road network: OpenStreetMap extract {name}. Rural populations are estimates.")
+                       .format(name=network_path().name))
     with st.sidebar.expander(_("Staff sign-in"), expanded=signed_in_user() is not None):
         sign_in_box(st, key="sidebar_signin")
     return Choice(tuple(types), float(threshold), season, tuple(regions), tiles)

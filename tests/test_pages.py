@@ -106,3 +106,21 @@ def test_travel_times_are_computed_once_with_visible_progress(app_env):
     again = _run("app.py")  # a second session: the table is shared, nothing is computed or shown again
     assert not again.main.get("status")
     assert len(ui._travel_time_tables()) == 1
+
+
+def test_a_real_network_is_not_called_approximate_on_the_map_page(app_env, tmp_path, monkeypatch):
+    """With an OSM extract loaded (here the trunk roads rewritten as .osm.pbf) neither the
+    sidebar nor the caption calls the roads the approximate default network."""
+    import osmium
+
+    from coverage import config
+
+    real = tmp_path / "tj_roads.osm.pbf"
+    with osmium.SimpleWriter(str(real)) as writer:
+        for obj in osmium.FileProcessor(str(config.DEFAULT_NETWORK)):
+            writer.add(obj)
+    monkeypatch.setenv("COVERAGE_NETWORK", str(real))
+    at = _run("app.py")
+    texts = [c.value for c in (*at.caption, *at.sidebar.caption)]
+    assert any("tj_roads.osm.pbf" in t for t in texts)
+    assert not any("approximate" in t for t in texts), texts

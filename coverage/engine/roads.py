@@ -1,9 +1,17 @@
-"""Road network: OSM file → osmnx graph with travel minutes → compact routing matrix.
+"""Road network: OSM file → routing matrix (fast builder, cached) and the osmnx reference path.
 
-The project's authored trunk network (``data/roads/tj_trunk_roads.osm``) and a real
-OpenStreetMap extract go through exactly the same path:
+:func:`load_network` (what the engine uses) builds a :class:`RoutingNetwork` (CSR matrices of
+minutes and metres, node coordinates in EPSG:4326 and EPSG:32642, node names, per edge the
+OSM way id and name) with no networkx graph: :mod:`coverage.engine.osm_read` reads the
+highway ways with pyosmium into flat arrays and :mod:`coverage.engine.osm_network` turns
+them into contracted edges (rules in :mod:`coverage.engine.road_rules`); the result is cached
+on disk per (file sha256, season, speed settings) and in memory.
 
-1. ``osmnx.graph_from_xml`` (unsimplified, every component kept) with the tags we need;
+:func:`load_graph` is the osmnx reference path, kept for display and for the tests that
+prove both give the same shortest-path minutes:
+
+1. ``osmnx.graph_from_xml`` (unsimplified, every component kept) with the tags we need
+   (a ``.pbf``/``.bz2``/``.gz`` file is first converted to OSM XML with pyosmium);
 2. keep drivable highway classes (the classes listed in ``Settings.highway_speed_kph``);
 3. edge ``length`` (metres): a way's ``length`` tag split over its pieces in proportion to
    their great-circle lengths, else osmnx's great-circle length;
@@ -11,10 +19,6 @@ OpenStreetMap extract go through exactly the same path:
    cap and the season (winter closures and avalanche slow-down);
 5. ``osmnx.simplify_graph`` summing ``length`` and ``travel_min`` (named nodes stay nodes);
 6. the largest strongly connected component (share of nodes dropped in ``G.graph``).
-
-:func:`build_routing_network` turns the graph into a :class:`RoutingNetwork` (CSR matrices of
-minutes and metres, node coordinates in EPSG:4326 and EPSG:32642, node names) that
-:mod:`coverage.travel` routes on; :func:`load_network` caches it on disk and in memory.
 """
 
 from __future__ import annotations
@@ -23,12 +27,11 @@ import contextlib
 import json
 import math
 import os
-import re
 import tempfile
 import xml.etree.ElementTree as ET
 from collections import OrderedDict, defaultdict
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -43,6 +46,18 @@ from scipy.spatial import cKDTree
 from coverage import config
 from coverage.config import Settings, load_settings
 from coverage.digests import file_sha256, text_sha256
+from coverage.engine.osm_network import build_edges
+from coverage.engine.osm_read import osm_format, read_ways
+from coverage.engine.road_rules import (  # noqa: F401  (re-exported: the rules' public home was here)
+    NO_ACCESS,
+    TUNNEL_VALUES,
+    closed_in_winter,
+    edge_speed_kph,
+    highway_class,
+    is_drivable,
+    parse_length_m,
+    parse_maxspeed_kph,
+)
 from coverage.errors import InputError, NetworkFormatError
 from coverage.progress import Progress, reporter
 
@@ -54,12 +69,8 @@ USEFUL_TAGS_WAY: tuple[str, ...] = (
 )
 # OSM node tags copied onto graph nodes; a node with `name` is never simplified away.
 USEFUL_TAGS_NODE: tuple[str, ...] = ("name", "place", "geonameid", "highway", "ref", "tunnel")
-NO_ACCESS = frozenset({"no", "private"})
-TUNNEL_VALUES = frozenset({"yes", "building_passage", "avalanche_protector", "culvert"})
-XML_SUFFIXES = (".osm", ".xml", ".osm.xml")
-PBF_SUFFIX = ".osm.pbf"
 # Bump when the build below changes, so disk caches built by older code are not reused.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2  # 2: pyosmium/numpy builder, per-edge way ids and names, missing-node count
 _MEMORY_CACHE_SIZE = 8
 
 _TO_METRIC = Transformer.from_crs(config.CRS_STORE, config.CRS_METRIC, always_xy=True)
@@ -80,21 +91,6 @@ def _osmnx_tags() -> Iterator[Any]:
         yield ox
     finally:
         ox.settings.useful_tags_way, ox.settings.useful_tags_node = old_way, old_node
-
-
-_LENGTH_RE = re.compile(r"^\s*([0-9]*\.?[0-9]+)\s*(m|km|mi|ft|')?\s*$", re.IGNORECASE)
-_LENGTH_UNIT_M = {None: 1.0, "m": 1.0, "km": 1000.0, "mi": 1609.344, "ft": 0.3048, "'": 0.3048}
-
-
-def parse_length_m(value: str | None) -> float | None:
-    """An OSM ``length`` tag in metres ("5040", "5.04 km"); None when absent or unparseable."""
-    if not value:
-        return None
-    match = _LENGTH_RE.match(value)
-    if not match:
-        return None
-    unit = match.group(2).lower() if match.group(2) else None
-    return float(match.group(1)) * _LENGTH_UNIT_M[unit]
 
 
 def read_way_lengths(xml_path: Path) -> dict[int, float]:
@@ -118,143 +114,81 @@ def read_way_lengths(xml_path: Path) -> dict[int, float]:
     return lengths
 
 
-def _pbf_to_xml(pbf: Path, out_dir: Path, progress: Progress | None) -> Path:
-    """Convert the highway ways of an ``.osm.pbf`` (and their nodes) to OSM XML with pyosmium."""
+def _to_xml(source: Path, out_dir: Path, progress: Progress, *, split_missing: bool) -> Path:
+    """The highway ways of any OSM file libosmium reads (and their nodes) as plain OSM XML.
+
+    ``split_missing``: a way that references nodes missing from the file (a clipped extract)
+    is written as its pieces between the missing nodes (new negative way ids, ``length`` tag
+    dropped: it measured the whole way), as the fast builder reads it; osmnx itself refuses
+    such a file ("Some edges missing nodes").
+    """
+    import osmium
+    import osmium.filter
+
+    fmt = osm_format(source)
+    reporter(progress)(f"Converting {source.name} to OSM XML (roads only)…")
+    out = out_dir / "roads.osm"
     try:
-        import osmium  # optional: only needed for .pbf input
-        import osmium.filter
-    except ImportError as exc:
-        raise NetworkFormatError(
-            f"{pbf}: reading .osm.pbf needs the optional 'osmium' package (pip install osmium). "
-            "Or convert it to OSM XML first, keeping only roads:\n"
-            f"  osmium tags-filter {pbf.name} w/highway -o roads.osm.pbf && "
-            "osmium cat roads.osm.pbf -o roads.osm\n"
-            f"  (or: osmconvert {pbf.name} -o=all.osm && osmfilter all.osm "
-            "--keep='highway=' -o=roads.osm)\nthen pass the .osm file.", message_id="network.pbf_needs_osmium"
-        ) from exc
-    reporter(progress)(f"Converting {pbf.name} to OSM XML (roads only)…")
-    out = out_dir / (pbf.name[: -len(PBF_SUFFIX)] + ".osm")
-    try:
-        # libosmium reads the file and collects the ways' nodes (with their tags: town
-        # names live on nodes); Python only sees the highway ways.
-        with osmium.BackReferenceWriter(str(out), ref_src=str(pbf), overwrite=True, remove_tags=False) as writer:
-            ways = osmium.FileProcessor(str(pbf), osmium.osm.WAY).with_filter(osmium.filter.KeyFilter("highway"))
-            for way in ways:
-                writer.add(way)
+        if not split_missing:
+            # libosmium collects the ways' nodes (with their tags: town names live on
+            # nodes); Python only sees the highway ways.
+            with osmium.BackReferenceWriter(str(out), ref_src=osmium.io.File(str(source), fmt),
+                                            overwrite=True, remove_tags=False) as writer:
+                ways = osmium.FileProcessor(osmium.io.File(str(source), fmt), osmium.osm.WAY)
+                for way in ways.with_filter(osmium.filter.KeyFilter("highway")):
+                    writer.add(way)
+            return out
+        piece_id = -1
+        with osmium.SimpleWriter(str(out), overwrite=True) as writer:
+            objects = (osmium.FileProcessor(osmium.io.File(str(source), fmt), osmium.osm.NODE | osmium.osm.WAY)
+                       .with_locations("flex_mem"))
+            for obj in objects:
+                if obj.is_node():
+                    writer.add_node(obj)
+                elif "highway" in obj.tags:
+                    refs = [(n.ref, n.location.valid()) for n in obj.nodes]
+                    if all(ok for _ref, ok in refs):
+                        writer.add_way(obj)
+                        continue
+                    tags = {t.k: t.v for t in obj.tags if t.k != "length"}
+                    piece: list[int] = []
+                    for ref, ok in [*refs, (0, False)]:
+                        if ok:
+                            piece.append(ref)
+                        elif piece:
+                            writer.add_way(osmium.osm.mutable.Way(id=piece_id, nodes=piece, tags=tags))
+                            piece_id -= 1
+                            piece = []
     except RuntimeError as exc:  # libosmium's errors for a damaged or truncated file
-        raise NetworkFormatError(f"{pbf}: not a readable .osm.pbf file ({exc})",
-                                 message_id="network.unreadable") from exc
+        raise NetworkFormatError(f"{source}: not a readable OpenStreetMap file ({exc})",
+                                 message_id="network.unreadable", path=str(source)) from exc
     return out
 
 
-@contextlib.contextmanager
-def _as_xml(path: Path, progress: Progress | None) -> Iterator[Path]:
-    """The OSM XML file to read: the path itself, or a temporary conversion of a PBF."""
-    name = path.name.lower()
-    if name.endswith(PBF_SUFFIX):
-        with tempfile.TemporaryDirectory(prefix="coverage-pbf-") as tmp:
-            yield _pbf_to_xml(path, Path(tmp), progress)
-    elif name.endswith(XML_SUFFIXES):
-        yield path
-    else:
-        raise NetworkFormatError(
-            f"{path}: unknown road network format; expected OSM XML (.osm, .xml) or .osm.pbf",
-            message_id="network.unknown_format"
-        )
-
-
-# --- edge attributes ------------------------------------------------------------------
-
-
-def _as_list(value: Any) -> list[Any]:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return []
-    return list(value) if isinstance(value, (list, tuple, set)) else [value]
-
-
-def _values(value: Any) -> list[str]:
-    """Tag value(s) as lower-case strings; osmnx gives lists after simplification and
-    OSM uses ``;`` for several values."""
-    out: list[str] = []
-    for item in _as_list(value):
-        out += [part.strip().lower() for part in str(item).split(";") if part.strip()]
-    return out
-
-
-def highway_class(value: Any, speeds: Mapping[str, float]) -> str | None:
-    """The first class in ``value`` (str or osmnx list) that has a speed, else None."""
-    for cls in _values(value):
-        if cls in speeds:
-            return cls
-    return None
-
-
-def parse_maxspeed_kph(value: Any) -> float | None:
-    """Lowest numeric ``maxspeed`` in km/h ("50", "30 mph", lists); None for "RU:rural" etc."""
-    found: list[float] = []
-    for item in _values(value):
-        match = re.match(r"^([0-9]+(?:\.[0-9]+)?)\s*(mph|km/h|kmh|kph)?$", item)
-        if match:
-            kph = float(match.group(1)) * (1.609344 if match.group(2) == "mph" else 1.0)
-            if kph > 0:
-                found.append(kph)
-    return min(found) if found else None
-
-
-_WINTER_WORDS = ("winter", "nov", "dec", "jan", "feb", "mar")
-
-
-def closed_in_winter(data: Mapping[str, Any]) -> bool:
-    """``seasonal:winter=closed|no`` (our authored tag), or an ``access:conditional`` /
-    ``motor_vehicle:conditional`` of ``no @ (…)`` whose condition names winter months."""
-    if {"closed", "no"} & set(_values(data.get("seasonal:winter"))):
-        return True
-    for key in ("access:conditional", "motor_vehicle:conditional"):
-        for rule in _values(data.get(key)):
-            value, _, condition = rule.partition("@")
-            if value.strip() == "no" and any(word in condition for word in _WINTER_WORDS):
-                return True
-    return False
-
-
-def edge_speed_kph(data: Mapping[str, Any], settings: Settings, season: str) -> float | None:
-    """Driving speed on one edge in km/h, or None when the edge is closed in ``season``."""
-    if season == "winter" and closed_in_winter(data):
-        return None
-    if season == "summer" and "yes" in _values(data.get("winter_road")):
-        return None  # ice/snow roads exist only in winter
-    cls = highway_class(data.get("highway"), settings.highway_speed_kph)
-    speed = settings.highway_speed_kph.get(cls, settings.default_speed_kph)
-    factors = [settings.surface_speed_factor[s] for s in _values(data.get("surface"))
-               if s in settings.surface_speed_factor]
-    if factors:
-        speed *= min(factors)  # a mixed-surface simplified edge drives like its worst part
-    if TUNNEL_VALUES & set(_values(data.get("tunnel"))):
-        # Tunnels are slow, but a tunnel on a residential street is no faster than the street.
-        speed = min(speed, settings.tunnel_speed_kph)
-    cap = parse_maxspeed_kph(data.get("maxspeed"))
-    if cap is not None:
-        speed = min(speed, cap)
-    if season == "winter" and "avalanche" in _values(data.get("hazard")):
-        speed *= settings.winter_avalanche_speed_factor
-    return speed
-
-
-def _is_drivable(data: Mapping[str, Any], speeds: Mapping[str, float]) -> bool:
-    if highway_class(data.get("highway"), speeds) is None:
-        return False
-    if "yes" in _values(data.get("area")):
-        return False
-    for key in ("access", "motor_vehicle", "motorcar"):
-        if NO_ACCESS & set(_values(data.get(key))):
-            return False
-    return True
+def _read_osmnx(path: Path, ox: Any, progress: Progress) -> tuple[nx.MultiDiGraph, dict[int, float]]:
+    """osmnx's unsimplified graph of ``path`` (any format) and its ways' ``length`` tags."""
+    plain = osm_format(path) == "osm"
+    with tempfile.TemporaryDirectory(prefix="coverage-osm-") as tmp:
+        xml = path if plain else _to_xml(path, Path(tmp), progress, split_missing=False)
+        reporter(progress)(f"Reading {path.name} with osmnx…")
+        try:
+            try:
+                G = ox.graph_from_xml(xml, bidirectional=False, simplify=False, retain_all=True)
+            except ValueError as exc:
+                if "missing nodes" not in str(exc):
+                    raise
+                xml = _to_xml(path, Path(tmp), progress, split_missing=True)
+                G = ox.graph_from_xml(xml, bidirectional=False, simplify=False, retain_all=True)
+            return G, read_way_lengths(xml)
+        except ET.ParseError as exc:
+            raise NetworkFormatError(f"{path}: not a readable OpenStreetMap file ({exc})",
+                                     message_id="network.unreadable", path=str(path)) from exc
 
 
 def _keep_drivable(G: nx.MultiDiGraph, settings: Settings) -> None:
     """Drop non-road edges (footways, rivers, buildings in a raw extract) and orphan nodes."""
     drop = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True)
-            if not _is_drivable(d, settings.highway_speed_kph)]
+            if not is_drivable(d, settings.highway_speed_kph)]
     G.remove_edges_from(drop)
     G.remove_nodes_from([n for n in list(G.nodes) if G.degree(n) == 0])
 
@@ -320,11 +254,15 @@ def load_graph(
 ) -> nx.MultiDiGraph:
     """Drivable road graph of an OSM file, with edge ``length`` (metres) and ``travel_min``.
 
-    ``path``: OSM XML (``.osm``/``.xml``), or ``.osm.pbf`` when pyosmium is installed.
+    The osmnx reference path (display, tests, the proof that :func:`load_network`'s fast
+    builder gives the same minutes); :func:`load_network` does not use it.
+    ``path``: ``.osm`` (``.xml``), ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``; ways' references
+    to nodes missing from the file split the way there (as the fast builder does).
     ``season``: ``"summer"`` or ``"winter"`` (winter removes ``seasonal:winter=closed`` edges
     and slows ``hazard=avalanche`` edges). ``settings``: speeds (and the default ``path``,
     ``settings.network_path``); default :func:`load_settings`. Returns a simplified osmnx
-    MultiDiGraph (EPSG:4326 node ``x``/``y``) reduced to its largest strongly connected component; ``G.graph`` holds ``dropped_share``, ``season``, ``source``.
+    MultiDiGraph (EPSG:4326 node ``x``/``y``) reduced to its largest strongly connected
+    component; ``G.graph`` holds ``dropped_share``, ``season``, ``source``.
     """
     settings = settings if settings is not None else load_settings()
     path = Path(path) if path is not None else settings.network_path
@@ -332,17 +270,16 @@ def load_graph(
         raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
                          season=str(season), known=config.SEASONS)
     _require_network_file(path)
-    report = reporter(progress)
-    with _as_xml(path, progress) as xml_path, _osmnx_tags() as ox:
-        report(f"Reading {path.name} with osmnx…")
-        G = ox.graph_from_xml(xml_path, bidirectional=False, simplify=False, retain_all=True)
-        way_lengths = read_way_lengths(xml_path)
+    osm_format(path)  # an unknown file name ending is refused before reading
+    with _osmnx_tags() as ox:
+        G, way_lengths = _read_osmnx(path, ox, progress)
     _keep_drivable(G, settings)
     if G.number_of_edges() == 0:
-        raise NetworkFormatError(f"{path}: no drivable highway ways found", message_id="network.no_roads")
+        raise NetworkFormatError(f"{path}: no drivable highway ways found", message_id="network.no_roads",
+                                 path=str(path))
     _apply_length_tags(G, way_lengths)
     _add_travel_minutes(G, settings, season)
-    report("Simplifying the road graph…")
+    reporter(progress)("Simplifying the road graph…")
     G = ox.simplify_graph(
         G, node_attrs_include=["name"], edge_attr_aggs={"length": sum, "travel_min": sum}
     )
@@ -385,10 +322,20 @@ class RoutingNetwork:
     season: str
     source: str
     length_m: scipy.sparse.csr_array  # metres, same sparsity pattern as `matrix`
+    # per edge, aligned with `matrix.data`: the OSM way id (the default network's segment id)
+    # and its name as an index into `names` (0 = unnamed)
+    edge_way_id: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    edge_name_code: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    names: np.ndarray = field(default_factory=lambda: np.array([""]))
+    missing_nodes: int = 0  # nodes referenced by the file's roads but not in it (clipped extract)
 
     @property
     def n_nodes(self) -> int:
         return int(self.matrix.shape[0])
+
+    def edge_names(self) -> np.ndarray:
+        """Street/road name per edge, aligned with ``matrix.data`` (``""`` when unnamed)."""
+        return self.names[self.edge_name_code]
 
     @cached_property
     def matrix_t(self) -> scipy.sparse.csr_array:
@@ -423,45 +370,79 @@ def build_routing_network(G: nx.MultiDiGraph, settings: Settings | None = None) 
     """CSR matrices of edge minutes and metres plus node arrays for a ``load_graph`` graph.
 
     Parallel edges keep the fastest one; self-loops are dropped (never on a shortest path).
-    ``sparse`` = node count ≤ ``settings.sparse_network_max_nodes``.
+    ``sparse`` = node count ≤ ``settings.sparse_network_max_nodes``. A simplified edge that
+    joins several ways carries the first way's id and name.
     """
     settings = settings if settings is not None else load_settings()
     node_ids = np.asarray(list(G.nodes))
-    n = len(node_ids)
     lonlat = np.array([(d["x"], d["y"]) for _n, d in G.nodes(data=True)], dtype=float)
     names = np.array([str(d.get("name") or "") for _n, d in G.nodes(data=True)], dtype=str)
     edges = list(G.edges(data=True))
     position = pd.Index(node_ids)
-    u = position.get_indexer([e[0] for e in edges])
-    v = position.get_indexer([e[1] for e in edges])
-    minutes = np.array([e[2]["travel_min"] for e in edges], dtype=float)
-    metres = np.array([e[2]["length"] for e in edges], dtype=float)
-    matrix, length = edge_arrays_to_csr(u, v, minutes, metres, n)
+    way_names = [str(_as_list(e[2].get("name"))[0] or "") for e in edges]
+    unique_names, name_code = np.unique(np.array(["", *way_names], dtype=str), return_inverse=True)
+    return routing_network(
+        node_ids=node_ids, node_lonlat=lonlat, node_names=names,
+        u=position.get_indexer([e[0] for e in edges]), v=position.get_indexer([e[1] for e in edges]),
+        minutes=np.array([e[2]["travel_min"] for e in edges], dtype=float),
+        metres=np.array([e[2]["length"] for e in edges], dtype=float),
+        way_id=np.array([int(_as_list(e[2].get("osmid"))[0]) for e in edges], dtype=np.int64),
+        name_code=name_code[1:], names=unique_names, settings=settings,
+        dropped_share=float(G.graph.get("dropped_share", 0.0)), season=str(G.graph.get("season", "")),
+        source=str(G.graph.get("source", "")), missing_nodes=int(G.graph.get("missing_nodes", 0)),
+    )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, (list, tuple)) else [value]
+
+
+def routing_network(
+    *, node_ids: np.ndarray, node_lonlat: np.ndarray, node_names: np.ndarray, u: np.ndarray, v: np.ndarray,
+    minutes: np.ndarray, metres: np.ndarray, way_id: np.ndarray, name_code: np.ndarray, names: np.ndarray,
+    settings: Settings, dropped_share: float, season: str, source: str, missing_nodes: int = 0,
+) -> RoutingNetwork:
+    """A :class:`RoutingNetwork` from node arrays (lon/lat degrees, EPSG:4326) and directed edge
+    arrays (``u``/``v`` node positions, minutes, metres, way id, name code into ``names``)."""
+    n = len(node_ids)
+    lonlat = np.asarray(node_lonlat, dtype=float).reshape(-1, 2)
+    kept = _fastest_edges(u, v, minutes)
+    matrix, length = edge_arrays_to_csr(u[kept], v[kept], minutes[kept], metres[kept], n)
     return RoutingNetwork(
         matrix=matrix,
-        node_ids=_read_only(node_ids),
+        node_ids=_read_only(np.asarray(node_ids)),
         node_xy=_read_only(project_lonlat(lonlat) if n else np.empty((0, 2))),
-        node_lonlat=_read_only(lonlat.reshape(-1, 2)),
-        node_names=_read_only(names),
+        node_lonlat=_read_only(lonlat),
+        node_names=_read_only(np.asarray(node_names, dtype=str)),
         sparse=n <= settings.sparse_network_max_nodes,
-        dropped_share=float(G.graph.get("dropped_share", 0.0)),
-        season=str(G.graph.get("season", "")),
-        source=str(G.graph.get("source", "")),
+        dropped_share=float(dropped_share),
+        season=season,
+        source=source,
         length_m=length,
+        edge_way_id=_read_only(np.asarray(way_id, dtype=np.int64)[kept]),
+        edge_name_code=_read_only(np.asarray(name_code, dtype=np.int32)[kept]),
+        names=_read_only(np.asarray(names, dtype=str)),
+        missing_nodes=int(missing_nodes),
     )
+
+
+def _fastest_edges(u: np.ndarray, v: np.ndarray, minutes: np.ndarray) -> np.ndarray:
+    """Positions of the edges a CSR keeps: no self-loops, the fastest of parallel edges,
+    sorted by (u, v) (the order of the CSR's ``data``)."""
+    order = np.lexsort((minutes, v, u))  # by (u, v), fastest first
+    order = order[u[order] != v[order]]
+    su, sv = u[order], v[order]
+    first = np.ones(len(order), dtype=bool)
+    first[1:] = (su[1:] != su[:-1]) | (sv[1:] != sv[:-1])
+    return order[first]
 
 
 def edge_arrays_to_csr(
     u: np.ndarray, v: np.ndarray, minutes: np.ndarray, metres: np.ndarray, n: int
 ) -> tuple[scipy.sparse.csr_array, scipy.sparse.csr_array]:
     """(minutes, metres) CSR matrices from edge arrays; duplicates keep the fastest edge."""
-    keep = u != v
-    u, v, minutes, metres = u[keep], v[keep], minutes[keep], metres[keep]
-    order = np.lexsort((minutes, v, u))  # by (u, v), fastest first
-    u, v, minutes, metres = u[order], v[order], minutes[order], metres[order]
-    first = np.ones(len(u), dtype=bool)
-    first[1:] = (u[1:] != u[:-1]) | (v[1:] != v[:-1])
-    u, v, minutes, metres = u[first], v[first], minutes[first], metres[first]
+    kept = _fastest_edges(u, v, minutes)
+    u, v, minutes, metres = u[kept], v[kept], minutes[kept], metres[kept]
     # Explicit zero-minute edges stay edges: csgraph treats stored zeros as edges.
     shape = (n, n)
     time_m = scipy.sparse.csr_array((minutes, (u, v)), shape=shape)
@@ -489,9 +470,7 @@ def _settings_key(settings: Settings) -> str:
 
 
 def _cache_file(cache_dir: Path, file_hash: str, season: str, settings_key: str) -> Path:
-    import osmnx
-
-    key = json.dumps([CACHE_FORMAT, osmnx.__version__, file_hash, season, settings_key])
+    key = json.dumps([CACHE_FORMAT, file_hash, season, settings_key])
     return cache_dir / "routing" / f"{text_sha256(key, chars=32)}.npz"
 
 
@@ -505,10 +484,12 @@ def _save(network: RoutingNetwork, target: Path) -> None:
             tmp,
             indptr=m.indptr, indices=m.indices, minutes=m.data, metres=length.data,
             node_ids=network.node_ids, node_xy=network.node_xy, node_lonlat=network.node_lonlat,
-            node_names=network.node_names,
+            node_names=network.node_names, edge_way_id=network.edge_way_id,
+            edge_name_code=network.edge_name_code, names=network.names,
             meta=np.array(json.dumps({
                 "sparse": network.sparse, "dropped_share": network.dropped_share,
                 "season": network.season, "source": network.source,
+                "missing_nodes": network.missing_nodes,
             })),
         )
         os.replace(tmp, target)  # atomic: a half-written cache is never read
@@ -533,6 +514,10 @@ def _load(target: Path) -> RoutingNetwork:
             season=meta["season"],
             source=meta["source"],
             length_m=_read_only_csr(scipy.sparse.csr_array((z["metres"], *parts), shape=(n, n))),
+            edge_way_id=_read_only(z["edge_way_id"]),
+            edge_name_code=_read_only(z["edge_name_code"]),
+            names=_read_only(z["names"]),
+            missing_nodes=int(meta["missing_nodes"]),
         )
 
 
@@ -544,11 +529,13 @@ def load_network(
     *,
     cache_dir: Path | str | None = None,
 ) -> RoutingNetwork:
-    """:func:`load_graph` + :func:`build_routing_network`, cached.
+    """The routing network of an OSM file for ``season``, built fast and cached.
 
-    Cached in memory (last few networks) and on disk under ``cache_dir`` (default
+    Built by :func:`build_network` (pyosmium straight to numpy; no networkx graph) and cached
+    in memory (last few networks) and on disk under ``cache_dir`` (default
     ``settings.CACHE_DIR``), keyed by the file's sha256, the season and the speed settings.
-    ``path``: default ``settings.network_path``; ``settings``: default :func:`load_settings`.
+    ``path``: ``.osm`` (``.xml``), ``.osm.bz2``, ``.osm.gz`` or ``.osm.pbf``; default
+    ``settings.network_path``. ``settings``: default :func:`load_settings`.
     ``progress``: optional callable receiving short status strings during a long build.
     """
     settings = settings if settings is not None else load_settings()
@@ -569,15 +556,55 @@ def load_network(
         except (OSError, ValueError, KeyError):
             network = None  # unreadable cache: rebuild and overwrite
     if network is None:
-        G = load_graph(path, season, settings, progress=progress)
-        reporter(progress)("Building the routing matrix…")
-        network = build_routing_network(G, settings)
+        network = build_network(path, season, settings, progress=progress)
+        reporter(progress)("Saving the routing network to the cache…")
         with contextlib.suppress(OSError):  # a read-only data folder must not break routing
             _save(network, target)
     _memory[mem_key] = network
     while len(_memory) > _MEMORY_CACHE_SIZE:
         _memory.popitem(last=False)
     return network
+
+
+def build_network(
+    path: Path | str, season: str = "summer", settings: Settings | None = None, *, progress: Progress | None = None,
+) -> RoutingNetwork:
+    """The routing network of an OSM file, uncached: pyosmium → numpy arrays → contracted CSR.
+
+    Same rules and the same shortest-path minutes as :func:`load_graph` +
+    :func:`build_routing_network` (see :mod:`coverage.engine.osm_network`), in a fraction of
+    the time and memory. Raises NetworkFormatError for an unknown or damaged file or one
+    without drivable roads.
+    """
+    path = Path(path)
+    if season not in config.SEASONS:
+        raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
+                         season=str(season), known=config.SEASONS)
+    _require_network_file(path)
+    settings = settings if settings is not None else load_settings()
+    reporter(progress)(f"Reading the roads of {path.name}…")
+    table = read_ways(path, progress=progress)
+    reporter(progress)(f"Read {len(table.way_id):,} highway ways ({len(table.ref):,} node references).")
+    edges = build_edges(table, settings, season, progress=progress)
+    if len(edges.u) == 0:
+        raise NetworkFormatError(f"{path}: no drivable highway ways found", message_id="network.no_roads",
+                                 path=str(path))
+    if edges.missing_nodes:
+        reporter(progress)(f"{edges.missing_nodes:,} nodes referenced by roads are not in the file "
+                       "(a clipped extract): the roads were cut there.")
+    reporter(progress)(f"Building the routing matrix ({len(edges.node_ids):,} nodes, {len(edges.u):,} edges)…")
+    return routing_network(
+        node_ids=edges.node_ids, node_lonlat=edges.node_lonlat, node_names=edges.node_names, u=edges.u, v=edges.v,
+        minutes=edges.minutes, metres=edges.metres, way_id=edges.way_id, name_code=edges.name_code,
+        names=edges.names, settings=settings, dropped_share=edges.dropped_share, season=season, source=str(path),
+        missing_nodes=edges.missing_nodes,
+    )
+
+
+def is_default_network(path: Path | str) -> bool:
+    """True when ``path`` is the project's authored, approximate trunk-road network (messages
+    call only that one approximate; a real OSM extract is not)."""
+    return Path(path).resolve() == Path(config.DEFAULT_NETWORK).resolve()
 
 
 def clear_memory_cache() -> None:
@@ -643,3 +670,4 @@ def snap_xy(network: RoutingNetwork, xy: np.ndarray) -> tuple[np.ndarray, np.nda
         d, i = network.kdtree.query(xy[ok], k=1)
         index[ok], distance[ok] = i, d
     return index, distance
+

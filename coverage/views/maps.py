@@ -189,9 +189,10 @@ def _swatch(colour: str, label: str, shape: str = "square") -> str:
             f"{html.escape(label)}</div>")
 
 
-def legend_html(service_types: Sequence[str] | None = None) -> str:
+def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True) -> str:
     """Legend text; without ``service_types`` it lists every type and names no
-    threshold, so the base map stays the same while the user moves the slider."""
+    threshold, so the base map stays the same while the user moves the slider.
+    ``approximate_roads``: the default (authored) road network is in use, say so."""
     parts = ["<b>Districts: share of people<br>within the chosen threshold</b>"]
     edges = (0.0,) + SHARE_BINS
     parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
@@ -207,7 +208,8 @@ def legend_html(service_types: Sequence[str] | None = None) -> str:
     ]
     parts.append('<span style="color:#555">Services shown: the types chosen.<br>'
                  "Dashed ring: place known to district only.</span>")
-    parts.append('<br><i style="color:#555">Rural populations are estimates.<br>Road network is approximate.</i>')
+    roads_note = "<br>Road network is approximate." if approximate_roads else ""
+    parts.append(f'<br><i style="color:#555">Rural populations are estimates.{roads_note}</i>')
     return "".join(parts)
 
 
@@ -384,7 +386,7 @@ def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
 
 
 def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
-                      settings: config.Settings | None = None) -> folium.Map:
+                      settings: config.Settings | None = None, approximate_roads: bool = True) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
     background, district name labels, attribution and legend. The dashboard draws it
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
@@ -392,7 +394,7 @@ def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = N
     fmap = base_map(tiles=tiles, settings=settings)
     if districts is not None:
         add_district_labels(fmap, districts)
-    _Legend(legend_html()).add_to(fmap)
+    _Legend(legend_html(approximate_roads=approximate_roads)).add_to(fmap)
     return fmap
 
 
