@@ -15,9 +15,9 @@ import streamlit as st
 
 from coverage import config
 from coverage.registry import auth
-from dashboard import ui
+from dashboard import texts
 
-_ = ui._
+_ = texts._
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ def service_form(key: str, user: auth.User, choices: FormChoices, *, current: Ma
         c1, c2, c3 = st.columns(3)
         fields: dict[str, Any] = {
             "type": c1.selectbox(_("Type"), types, index=_index(types, row.get("type")),
-                                 format_func=lambda t: ui.TYPE_LABELS.get(t, t), key=key + "type"),
+                                 format_func=lambda t: texts.TYPE_LABELS.get(t, t), key=key + "type"),
             "name": c2.text_input(_("Name"), row.get("name", ""), key=key + "name"),
         }
         if new:

@@ -7,19 +7,19 @@ from streamlit_folium import st_folium
 
 from coverage.data import services
 from coverage.views import maps
-from dashboard import ui
+from dashboard import loaders, session, sidebar, texts
 
-_ = ui._
+_ = texts._
 
 st.set_page_config(page_title=_("Underserved communities"), page_icon="📋", layout="wide")
 st.title(_("Underserved communities"))
 
-choice = ui.sidebar()
-result = ui.current_analysis(choice)
+choice = sidebar.sidebar()
+result = sidebar.current_analysis(choice)
 if result is None:
     st.stop()
 
-phrase = ui.type_phrase(result.service_types)
+phrase = texts.type_phrase(result.service_types)
 ranking = result.ranking
 st.markdown(
     _("**{n:,}** communities with **{p:,}** people are more than **{t:g} min** from the nearest {what} "
@@ -66,12 +66,12 @@ if selected_rows:
     selected_id = ranking.iloc[selected_rows[0]]["community_id"]
     row = points.loc[selected_id]
     st.info(_("{name}: {people:,} people, {minutes} to the nearest {what}.").format(
-        name=row["name"], people=int(row["population"]), minutes=ui.fmt_minutes(row["minutes"]), what=phrase))
+        name=row["name"], people=int(row["population"]), minutes=texts.fmt_minutes(row["minutes"]), what=phrase))
     highlight = selected_id
 left, right = st.columns([3, 2])
 with left:
-    small = maps.point_map(points, ui.map_services(), highlight=highlight, tiles=choice.tiles,
-                           service_types=result.service_types, settings=ui.settings())
+    small = maps.point_map(points, session.map_services(), highlight=highlight, tiles=choice.tiles,
+                           service_types=result.service_types, settings=loaders.settings())
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))

@@ -8,21 +8,21 @@ import streamlit as st
 
 from coverage.analysis import reach
 from coverage.data import services
-from dashboard import ui
+from dashboard import loaders, sidebar, texts
 
-_ = ui._
+_ = texts._
 
 st.set_page_config(page_title=_("Reach by organisation"), page_icon="📈", layout="wide")
 st.title(_("Reach by organisation"))
 
-choice = ui.sidebar()
-table = ui.organisation_reach(choice.season)
+choice = sidebar.sidebar()
+table = loaders.organisation_reach(choice.season)
 if choice.regions:
     table = table[table["region"].isin(choice.regions)]
 totals = reach.organisation_totals(table)
 cols = [f"within_{t}" for t in reach.REACH_THRESHOLDS_MIN]
 labels = {f"within_{t}": _("Within {t} min").format(t=t) for t in reach.REACH_THRESHOLDS_MIN}
-population = int(ui.inputs().communities.query("region in @choice.regions")["population"].sum())
+population = int(loaders.inputs().communities.query("region in @choice.regions")["population"].sum())
 
 st.markdown(
     _("People (2020 census, village figures estimated) living within 30, 60 and 120 minutes by car of **any** "

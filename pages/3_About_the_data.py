@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from coverage import config
-from dashboard import ui
+from dashboard import loaders, texts
 
-_ = ui._
+_ = texts._
 
 st.set_page_config(page_title=_("About the data"), page_icon="ℹ️", layout="wide")
 st.title(_("About the data"))
@@ -53,9 +53,9 @@ st.table(pd.DataFrame(rows, columns=[_("Data"), _("Source"), _("Licence"), _("Da
          .set_index(_("Data")))
 
 st.subheader(_("Where each service is placed"))
-svc = ui.public_services()
+svc = loaders.public_services()
 counts = svc.groupby(["type", "location_precision"]).size().unstack(fill_value=0)
-counts.index = [ui.TYPE_LABELS.get(t, t) for t in counts.index]
+counts.index = [texts.TYPE_LABELS.get(t, t) for t in counts.index]
 st.dataframe(counts, width="stretch")
 st.markdown(_("""
 * **Shelters are never shown at their real address.** Public views, exports and reports place every
@@ -79,7 +79,7 @@ st.markdown(_("""
   `[highway_speed_kph]` then `trunk = 70`.
 """))
 
-manifest_path = ui.data_dir() / config.MANIFEST_PATH.name
+manifest_path = loaders.data_dir() / config.MANIFEST_PATH.name
 if manifest_path.exists():
     with st.expander(_("Data step manifest (sources, dates, checksums)")):
         st.json(json.loads(manifest_path.read_text(encoding="utf-8")))

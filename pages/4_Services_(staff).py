@@ -22,31 +22,31 @@ from coverage.digests import bytes_sha256
 from coverage.registry import auth, edits, store, uploads
 from coverage.views import maps
 from coverage.views.history import history_lines
-from dashboard import ui
+from dashboard import loaders, session, texts
 from dashboard.service_form import form_choices, service_form
 
-_ = ui._
+_ = texts._
 
 st.set_page_config(page_title=_("Services registry (staff)"), page_icon="🗂️", layout="wide")
 st.title(_("Services registry (staff)"))
 
-user = ui.signed_in_user()
+user = session.signed_in_user()
 if user is None:
     st.markdown(_(
         "This page is for **signed-in staff** of the partner organisations. It holds the services "
         "registry, with the exact locations of shelters, which only the organisation that runs a "
         "shelter may see. The public map and figures on the other pages need no account."
     ))
-    ui.sign_in_box(st.container(border=True), key="page_signin")
+    session.sign_in_box(st.container(border=True), key="page_signin")
     st.caption(_("No account? Your organisation's administrator adds staff with "
                  "`python -m coverage add-user` (see docs/USERS.md)."))
     st.stop()
 
 with st.sidebar:
-    ui.sign_in_box(st, key="sidebar_signin")
+    session.sign_in_box(st, key="sidebar_signin")
 
-registry = ui.registry()
-data = ui.inputs()
+registry = loaders.registry()
+data = loaders.inputs()
 places = data.places
 CHOICES = form_choices(data.districts)
 
@@ -156,9 +156,9 @@ with tab_add:
                   "and shown to the public at town level."))
     lon_now = st.session_state.get("staff_add_lon")
     lat_now = st.session_state.get("staff_add_lat")
-    pick_map = maps.base_map(tiles=ui.tiles_default())
+    pick_map = maps.base_map(tiles=loaders.tiles_default())
     folium.GeoJson(  # district outlines, so the map can be read without background tiles
-        ui.display_districts()[["district", "region", "geometry"]], name=_("Districts"),
+        loaders.display_districts()[["district", "region", "geometry"]], name=_("Districts"),
         style_function=lambda _f: {"color": "#7b2d8e", "weight": 1, "fill": False},
         tooltip=folium.GeoJsonTooltip(fields=["district", "region"], aliases=[_("District"), _("Region")]),
     ).add_to(pick_map)
@@ -307,7 +307,7 @@ with tab_upload:
             st.dataframe(preview[["service_id", "name", "type", "organisation", "town", "district", "lon", "lat",
                                   "location_precision", "confidential"]],
                          hide_index=True, width="stretch", key="staff_upload_preview")
-            preview_map = maps.base_map(tiles=ui.tiles_default())
+            preview_map = maps.base_map(tiles=loaders.tiles_default())
             maps.add_services(preview_map, table)
             minx, miny, maxx, maxy = table.total_bounds
             preview_map.fit_bounds([(miny, minx), (maxy, maxx)], max_zoom=11)

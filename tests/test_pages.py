@@ -94,18 +94,18 @@ def test_about_page_names_every_source_and_licence(app_env):
 
 
 def test_travel_times_are_computed_once_with_visible_progress(app_env):
-    from dashboard import ui
+    from dashboard import loaders
 
-    ui._travel_time_tables().clear()
+    loaders._travel_time_tables().clear()
     first = _run("app.py")
     [status] = first.main.get("status")
     assert status.label == "Travel times ready (summer)"
     progress = " ".join(m.value for m in status.markdown)
     assert "Nearest service of each of" in progress and "communities on" in progress
-    assert len(ui._travel_time_tables()) == 1
+    assert len(loaders._travel_time_tables()) == 1
     again = _run("app.py")  # a second session: the table is shared, nothing is computed or shown again
     assert not again.main.get("status")
-    assert len(ui._travel_time_tables()) == 1
+    assert len(loaders._travel_time_tables()) == 1
 
 
 def test_a_real_network_is_not_called_approximate_on_the_map_page(app_env, tmp_path, monkeypatch):

@@ -75,11 +75,11 @@ def private_env(app_env, private_store, monkeypatch, tmp_path):
 
 
 def _run(page: str, token: str | None = None) -> AppTest:
-    from dashboard import ui
+    from dashboard import session
 
     at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
     if token:
-        at.session_state[ui.SESSION_TOKEN_KEY] = token
+        at.session_state[session.SESSION_TOKEN_KEY] = token
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at
@@ -129,11 +129,11 @@ def test_the_public_map_shows_the_shelter_at_its_town(private_env):
     from coverage import analysis
     from coverage.registry import store
     from coverage.views.privacy import public_services
-    from dashboard import ui
+    from dashboard import loaders
 
     at = _run("app.py")
     script = next(s for s in _map_scripts(at) if PUBLIC_NAME in s)
-    data = analysis.load_inputs(ui.data_dir(), services_table=store.open_store(private_env).services())
+    data = analysis.load_inputs(loaders.data_dir(), services_table=store.open_store(private_env).services())
     public = public_services(data.services, data.places).set_index("service_id").loc[SECRET_SHELTER["service_id"]]
     assert public["location_precision"] == "settlement"
     assert f"[{public.geometry.y}, {public.geometry.x}]" in script

@@ -273,15 +273,15 @@ def test_export_buttons_give_the_staff_and_the_public_copy(staff_env):
 def test_travel_times_are_recomputed_only_when_points_change(staff_env):
     """The loaders are keyed by the registry version; travel times by the services'
     ids, types, points and organisations."""
-    from dashboard import ui
+    from dashboard import loaders
 
-    version, key = ui.registry_version(), ui.inputs_key()
+    version, key = loaders.registry_version(), loaders.inputs_key()
     staff_env.update("KHT-GHM-SH1", {"capacity": "about 10 women"}, "test")
-    assert ui.registry_version() > version
-    assert ui.inputs_key() == key
-    assert ui.inputs().services.set_index("service_id").loc["KHT-GHM-SH1", "capacity"] == "about 10 women"
+    assert loaders.registry_version() > version
+    assert loaders.inputs_key() == key
+    assert loaders.inputs().services.set_index("service_id").loc["KHT-GHM-SH1", "capacity"] == "about 10 women"
     staff_env.update("KHT-GHM-SH1", {"lon": 68.79}, "test")
-    assert ui.inputs_key() != key
+    assert loaders.inputs_key() != key
 
 
 def test_cli_add_user_then_sign_in(staff_env, monkeypatch, capsys):

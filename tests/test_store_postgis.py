@@ -207,7 +207,7 @@ def test_the_dashboard_runs_on_a_postgis_registry(database, app_env, monkeypatch
     from streamlit.testing.v1 import AppTest
 
     from coverage.registry import auth
-    from dashboard import ui
+    from dashboard import session
 
     monkeypatch.setenv("COVERAGE_STORE", database)
     monkeypatch.setenv("COVERAGE_USERS", str(tmp_path / "users.yaml"))
@@ -223,7 +223,7 @@ def test_the_dashboard_runs_on_a_postgis_registry(database, app_env, monkeypatch
     finally:
         auth.BCRYPT_ROUNDS = old
     staff = AppTest.from_file(str(PROJECT_ROOT / "pages/4_Services_(staff).py"), default_timeout=120)
-    staff.session_state[ui.SESSION_TOKEN_KEY] = auth.issue_token(user, auth.cookie_secret())
+    staff.session_state[session.SESSION_TOKEN_KEY] = auth.issue_token(user, auth.cookie_secret())
     staff.run()
     assert not staff.exception, [e.value for e in staff.exception]
     registry = next(f.value for f in staff.dataframe if "service_id" in f.value.columns)

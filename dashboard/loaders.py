@@ -1,0 +1,202 @@
+"""Cached loading for the pages: settings, the registry, inputs, travel times, reach.
+
+Services come from the registry (created and seeded from ``data/services/services.csv``
+on first use) and pass the privacy edge (:func:`coverage.views.privacy.public_inputs`,
+inside ``analysis.load_inputs``) before anything is computed from them: every figure on
+every page comes from each confidential service's public (town) point, whoever is signed
+in. Every cached loader is keyed by the registry's version (its last history id, one
+cheap query per call), so an edit made on the staff page, or by another process, shows on
+every page at the next rerun. Travel times and reach are keyed by a fingerprint of the
+open services' ids, types, points and organisations.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from coverage import analysis, config
+from coverage.digests import text_sha256
+from coverage.engine.roads import is_default_network
+from coverage.registry import store
+from coverage.views import maps, privacy
+from dashboard.texts import _
+
+
+def settings() -> config.Settings:
+    """This server's settings (defaults < coverage.toml < ``COVERAGE_*`` environment),
+    read at each call so a changed environment (tests) takes effect at the next run."""
+    return config.load_settings()
+
+
+def data_dir() -> Path:
+    """The data step's folder (``COVERAGE_DATA_DIR`` overrides, e.g. for tests)."""
+    return settings().data_dir
+
+
+def network_path() -> Path:
+    """The road network file (``COVERAGE_NETWORK``: a real OSM extract instead of the default)."""
+    return settings().network_path
+
+
+def approximate_roads() -> bool:
+    """True when the routing runs on the project's approximate default trunk-road network
+    (captions and legends say so); False for a real OSM extract (``COVERAGE_NETWORK``)."""
+    return is_default_network(network_path())
+
+
+def population_path() -> Path | None:
+    """A user population layer instead of the census communities (``COVERAGE_POPULATION``)."""
+    return settings().population_path
+
+
+# Columns of the registry that never enter the engine's inputs (the engine needs points,
+# not street addresses).
+ENGINE_DROPPED_COLUMNS: tuple[str, ...] = ("address",)
+
+
+def store_path() -> Path | store.StoreURL:
+    """The registry: env ``COVERAGE_STORE`` (a GeoPackage file or a ``postgresql://``
+    URL), else ``private/registry.gpkg``."""
+    return store.store_location(settings=settings())
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _registry(location: str) -> store.BaseServiceStore:
+    return store.open_store(location)
+
+
+def registry() -> store.BaseServiceStore:
+    """The services registry, created and seeded from the shipped list on first use."""
+    location = store_path()
+    if isinstance(location, Path) and not location.exists():
+        _registry.clear()  # first run, or the file was moved away: create (seed) it again
+    return _registry(str(location))
+
+
+def registry_version() -> int:
+    """Grows with every change to the registry (one small query)."""
+    return registry().version()
+
+
+def _services_fingerprint(services: gpd.GeoDataFrame) -> str:
+    """What travel times and reach depend on: ids, types, points, organisations."""
+    columns = [c for c in ("service_id", "type", "lon", "lat", "org", "organisation") if c in services.columns]
+    text = services[columns].sort_values("service_id").to_csv(index=False)
+    return text_sha256(text, chars=16)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _inputs(data_folder: str, population: str, registry_file: str, version: int) -> tuple[analysis.Inputs, str]:
+    table = _registry(registry_file).services(include_closed=False)
+    table = table.drop(columns=[c for c in ENGINE_DROPPED_COLUMNS if c in table.columns])
+    with st.spinner(_("Preparing boundaries, communities and services (first start only) …")):
+        # load_inputs hands back privacy.public_inputs: confidential services at their
+        # public point, so this shared cache never holds an exact point.
+        data = analysis.load_inputs(Path(data_folder), population_path=population or None, services_table=table)
+    return data, _services_fingerprint(data.services)
+
+
+def _current_inputs() -> tuple[analysis.Inputs, str]:
+    return _inputs(str(data_dir()), str(population_path() or ""), str(registry().path),
+                   registry_version())
+
+
+def inputs() -> analysis.Inputs:
+    """Districts, communities and the registry's open services as every public figure
+    is computed from them (confidential ones at their public point, public columns
+    only: :func:`coverage.views.privacy.public_inputs`), read once per registry version
+    (data step if needed)."""
+    return _current_inputs()[0]
+
+
+def inputs_key() -> str:
+    """Changes when anything travel times depend on changes (data, population, services)."""
+    _data, fingerprint = _current_inputs()
+    return f"{data_dir()}|{population_path() or ''}|{fingerprint}"
+
+
+TRAVEL_TIME_TABLES_KEPT = 8  # (season, network, services) combinations kept in memory
+
+
+@st.cache_resource(show_spinner=False)
+def _travel_time_tables() -> dict[tuple[str, str, str], pd.DataFrame]:
+    """Travel-time tables this server has computed, shared by every session. Filled
+    outside any cached function, so the computation can report progress live (a
+    cached function would only replay its messages when it has finished)."""
+    return {}
+
+
+@st.cache_resource(show_spinner=False)
+def _travel_time_lock() -> threading.Lock:
+    """One computation at a time: a second session asking for the same table waits
+    for the first instead of computing it again."""
+    return threading.Lock()
+
+
+def travel_times(season: str) -> pd.DataFrame:
+    """Minutes from every community to the nearest service of every type, per season;
+    computed once per (season, network, services' points) with live progress (building
+    a network from a large extract takes minutes), then shared by every session."""
+    key = (season, str(network_path()), inputs_key())
+    tables = _travel_time_tables()
+    if key in tables:
+        return tables[key]
+    with _travel_time_lock():
+        if key in tables:  # computed by another session while this one waited
+            return tables[key]
+        label = _("Computing travel times for the {season} road network …").format(season=season)
+        with st.status(label, expanded=True) as status:
+            table = analysis.travel_times(inputs(), season=season, network_path=network_path(),
+                                          settings=settings(), progress=status.write)
+            status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
+                          expanded=False)
+        while len(tables) >= TRAVEL_TIME_TABLES_KEPT:
+            tables.pop(next(iter(tables)))  # the oldest
+        tables[key] = table
+    return table
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _public_services(registry_file: str, version: int, key: str, _data: analysis.Inputs) -> gpd.GeoDataFrame:
+    return privacy.public_services(_data.services, _data.places)
+
+
+def public_services() -> gpd.GeoDataFrame:
+    """The services as the public may see them (confidential ones at town level),
+    whoever is signed in: use this for anything labelled public (exports, briefs)."""
+    return _public_services(str(registry().path), registry_version(), inputs_key(), inputs())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _display_districts(data_folder: str, _districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    return maps.display_districts(_districts)
+
+
+def display_districts() -> gpd.GeoDataFrame:
+    return _display_districts(str(data_dir()), inputs().districts)
+
+
+def tiles_default() -> bool:
+    """Background tiles unless ``COVERAGE_MAP_TILES`` is none/off (no internet)."""
+    return settings().map_tiles_url is not None
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _organisation_reach(season: str, network: str, key: str, _data: analysis.Inputs) -> pd.DataFrame:
+    from coverage.analysis import reach
+    from coverage.engine import roads
+
+    current = settings()
+    road_network = roads.load_network(Path(network), season=season, settings=current)
+    times = reach.organisation_times(road_network, _data.communities, _data.services, current)
+    return reach.reach_table(times, _data.communities)
+
+
+def organisation_reach(season: str) -> pd.DataFrame:
+    """People within 30/60/120 min of each organisation's services, per district."""
+    return _organisation_reach(season, str(network_path()), inputs_key(), inputs())
