@@ -9,6 +9,7 @@ from streamlit_folium import st_folium
 
 from coverage.views import maps
 from dashboard import loaders, session, sidebar, texts
+from dashboard.guard import run_page
 
 _ = texts._
 
@@ -84,4 +85,4 @@ PAGES = [
     st.Page("pages/3_About_the_data.py", title=_("About the data")),
     st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
 ]
-st.navigation(PAGES).run()
+run_page(st.navigation(PAGES))

@@ -19,6 +19,7 @@ from streamlit_folium import st_folium
 
 from coverage.data import services as svc
 from coverage.digests import bytes_sha256
+from coverage.errors import CoverageError
 from coverage.registry import auth, edits, store, uploads
 from coverage.views import maps
 from coverage.views.history import history_lines
@@ -192,7 +193,7 @@ with tab_add:
                        user.organisation, fields["type"], fields["name"], fields["lon"], fields["lat"])}
             try:
                 stored = registry.add(row, user)
-            except (svc.ServicesError, store.StoreError) as err:
+            except CoverageError as err:
                 show_error(err, _("The service was not added"))
             else:
                 for key in ("staff_add_lon", "staff_add_lat", "staff_add_last_click", "staff_add_name",
@@ -222,7 +223,7 @@ with tab_edit:
             else:
                 try:
                     registry.update(sid, changes, user)
-                except (svc.ServicesError, store.StoreError) as err:
+                except CoverageError as err:
                     show_error(err, _("The changes were not saved"))
                 else:
                     shelter_notice({**current, **fields})
@@ -247,7 +248,7 @@ with tab_close:
             if st.button(_("Close this service"), key="staff_close_button"):
                 try:
                     registry.close(to_close, closing, user)
-                except (svc.ServicesError, store.StoreError) as err:
+                except CoverageError as err:
                     show_error(err, _("Not closed"))
                 else:
                     changed(_("Closed {sid} from {d}.").format(sid=to_close, d=closing.isoformat()))
@@ -263,7 +264,7 @@ with tab_close:
             if st.button(_("Reopen this service"), key="staff_reopen_button"):
                 try:
                     registry.reopen(to_reopen, user)
-                except (svc.ServicesError, store.StoreError) as err:
+                except CoverageError as err:
                     show_error(err, _("Not reopened"))
                 else:
                     changed(_("Reopened {sid}.").format(sid=to_reopen))
@@ -317,7 +318,7 @@ with tab_upload:
                          type="primary"):
                 try:
                     count = registry.import_rows(table, user, source_name=upload.name, first_row=checked.first_row)
-                except (svc.ServicesError, store.StoreError) as err:
+                except CoverageError as err:
                     show_error(err, _("Nothing was imported"))
                 else:
                     st.session_state["staff_upload_round"] = st.session_state.get("staff_upload_round", 0) + 1

@@ -124,3 +124,19 @@ def test_a_real_network_is_not_called_approximate_on_the_map_page(app_env, tmp_p
     texts = [c.value for c in (*at.caption, *at.sidebar.caption)]
     assert any("tj_roads.osm.pbf" in t for t in texts)
     assert not any("approximate" in t for t in texts), texts
+
+
+@pytest.mark.parametrize("variable, value, expected", [
+    ("COVERAGE_NETWORK", "/nonexistent/roads.osm.pbf", "COVERAGE_NETWORK"),
+    ("COVERAGE_STORE", "ftp://user:s3cret@example.org/registry", "not supported"),
+])
+def test_a_bad_setting_is_one_message_on_the_page_not_a_traceback(app_env, monkeypatch, variable, value, expected):
+    """The navigation runs every page behind dashboard.guard: an error of the project's
+    family (here a setting the server cannot use) is shown as its message."""
+    monkeypatch.setenv(variable, value)
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and expected in errors[0], errors
+    assert "s3cret" not in errors[0]
