@@ -30,6 +30,27 @@ def community_gaps(
 
     With several types, the nearest of any of them counts (e.g. "a shelter or a crisis
     centre"). Communities with no reachable service get ``minutes = inf``.
+
+    Parameters
+    ----------
+    times : DataFrame
+        :func:`coverage.engine.travel.nearest_service_times` rows: ``community_id``,
+        ``service_type``, ``minutes``, ``service_id``, ``access_minutes``.
+    communities : GeoDataFrame
+        Communities (``community_id``, ``population`` in people, ``district_id``, ...),
+        points in EPSG:4326.
+    threshold_min : float
+        Minutes.
+    service_type : str or sequence of str
+        The type(s) that count.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``communities``' columns plus ``minutes`` (float, ``inf`` unreachable),
+        ``service_id``, ``service_type``, ``access_minutes`` (minutes), ``underserved``
+        (bool: not within ``threshold_min``) and ``threshold_min``; same CRS as
+        ``communities``.
     """
     types = _as_types(service_type)
     chosen = times[times["service_type"].isin(types)]
@@ -57,6 +78,24 @@ def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None 
 
     Sorted by people beyond the threshold, most first. ``districts`` (optional) adds
     districts with no community and today's names/regions from the boundaries table.
+
+    Parameters
+    ----------
+    gaps : GeoDataFrame
+        From :func:`community_gaps` (needs ``district_id``, ``district``, ``region``,
+        ``community_id``, ``name``, ``population``, ``minutes``, ``underserved``,
+        ``threshold_min``).
+    districts : GeoDataFrame, optional
+        Boundaries table (``district_id``, ``district``, ``region``).
+
+    Returns
+    -------
+    DataFrame
+        One row per district with a community: ``district_id``, ``district``,
+        ``region``, ``communities``, ``population``, ``population_within``,
+        ``population_beyond`` (people), ``communities_beyond``, ``share_within`` (0–1,
+        NaN with no people), ``mean_minutes`` (``inf`` when none is reachable),
+        ``worst_community``, ``worst_minutes`` and ``threshold_min`` (minutes).
     """
     frame = pd.DataFrame(gaps.drop(columns="geometry"))
     frame["pop_within"] = np.where(frame["underserved"], 0, frame["population"])
@@ -96,7 +135,19 @@ def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None 
 
 
 def region_totals(gaps: gpd.GeoDataFrame) -> pd.DataFrame:
-    """People within and beyond the threshold per region and overall (last row 'All')."""
+    """People within and beyond the threshold per region and overall (last row 'All').
+
+    Parameters
+    ----------
+    gaps : GeoDataFrame
+        From :func:`community_gaps` (needs ``region``, ``population``, ``underserved``).
+
+    Returns
+    -------
+    DataFrame
+        ``region``, ``population``, ``population_within``, ``population_beyond``
+        (people) and ``share_within`` (0–1).
+    """
     frame = pd.DataFrame(gaps.drop(columns="geometry"))
     frame["pop_within"] = np.where(frame["underserved"], 0, frame["population"])
     totals = frame.groupby("region").agg(population=("population", "sum"), population_within=("pop_within", "sum"))
@@ -114,7 +165,24 @@ def rank_underserved(gaps: gpd.GeoDataFrame, public_services: pd.DataFrame | Non
     ``public_services`` must be the public view of the services
     (:func:`coverage.views.privacy.public_services` / ``public_columns`` of public
     inputs), never the registry's table: its town text is what every row shows, and a
-    registry's staff text ("behind school No 12") must not reach a public table."""
+    registry's staff text ("behind school No 12") must not reach a public table.
+
+    Parameters
+    ----------
+    gaps : GeoDataFrame
+        From :func:`community_gaps`.
+    public_services : DataFrame, optional
+        Public services (``service_id`` and any of ``name``, ``organisation``, ``town``).
+
+    Returns
+    -------
+    DataFrame
+        The underserved communities (no geometry): ``community_id``, ``name``, ``place``,
+        ``district``, ``region``, ``population`` (people), ``estimated``, ``minutes``,
+        ``service_id``, ``service_type`` (those present), plus ``nearest_service``,
+        ``nearest_service_organisation`` and ``nearest_service_town`` with
+        ``public_services``; sorted by population then minutes, descending.
+    """
     under = pd.DataFrame(gaps[gaps["underserved"]].drop(columns="geometry"))
     columns = ["community_id", "name", "place", "district", "region", "population", "estimated",
                "minutes", "service_id", "service_type"]

@@ -33,23 +33,33 @@ class DataPaths:
 
     @property
     def districts(self) -> Path:
+        """GeoPackage with the ``districts`` and ``regions`` layers (EPSG:4326)."""
         return self.data_dir / config.DISTRICTS_FILE.relative_to(config.DATA_DIR)
 
     @property
     def communities(self) -> Path:
+        """GeoPackage with the ``communities`` layer (EPSG:4326 points)."""
         return self.data_dir / config.COMMUNITIES_FILE.relative_to(config.DATA_DIR)
 
     @property
     def health(self) -> Path:
+        """GeoPackage of OSM hospitals and clinics (EPSG:4326 points); optional."""
         return self.data_dir / config.HEALTH_FILE.relative_to(config.DATA_DIR)
 
     def ready(self) -> bool:
+        """Whether the districts and communities files both exist (health is optional)."""
         return self.districts.exists() and self.communities.exists()
 
 
 @dataclass(frozen=True)
 class Inputs:
     """Everything the engine needs, in EPSG:4326.
+
+    Tables and their columns are listed in docs/ARCHITECTURE.md ("Tables"):
+    ``districts`` and ``regions`` (polygons, ``population`` in people), ``communities``
+    (points, ``community_id``, ``population`` in people, ``district_id``, ``region``),
+    ``services`` (points, ``service_id``, ``type``, public columns) and ``places``
+    (points, ``place``, ``district_id``).
 
     ``services`` as :func:`load_inputs` returns them have passed
     :func:`coverage.views.privacy.public_inputs`: every confidential service stands at
@@ -65,7 +75,14 @@ class Inputs:
 
 @dataclass(frozen=True)
 class Analysis:
-    """Gaps for one choice of service type(s) and threshold (minutes)."""
+    """Gaps for one choice of service type(s) and threshold (minutes).
+
+    ``communities`` is :func:`coverage.analysis.gaps.community_gaps` (EPSG:4326 points),
+    ``districts`` :func:`~coverage.analysis.gaps.district_summary`, ``ranking``
+    :func:`~coverage.analysis.gaps.rank_underserved` and ``totals``
+    :func:`~coverage.analysis.gaps.region_totals`; ``threshold_min`` is in minutes and
+    ``season`` one of :data:`coverage.config.SEASONS`.
+    """
 
     service_types: tuple[str, ...]
     threshold_min: float
@@ -78,8 +95,25 @@ class Analysis:
 
 def ensure_data(data_dir: Path | None = None, mirror: Path | None = None, progress: Progress | None = None, *,
                 settings: config.Settings | None = None) -> DataPaths:
-    """Run the data step if its outputs are missing; return their paths. ``data_dir`` and
-    ``mirror`` default to ``settings``' (default :func:`coverage.config.load_settings`)."""
+    """Run the data step if its outputs are missing; return their paths.
+
+    Parameters
+    ----------
+    data_dir : Path, optional
+        Folder the data step writes to; default ``settings.data_dir``.
+    mirror : Path, optional
+        Local mirror of the public sources; default from ``settings`` (see
+        :func:`coverage.config.mirror_dir`). With no mirror the sources are downloaded.
+    progress : Progress, optional
+        Callback for progress messages.
+    settings : Settings, optional
+        Default :func:`coverage.config.load_settings`.
+
+    Returns
+    -------
+    DataPaths
+        The paths of the data step's outputs under ``data_dir``.
+    """
     settings = config.load_settings() if settings is None else settings
     paths = DataPaths(Path(data_dir) if data_dir is not None else settings.data_dir)
     if not paths.ready():
@@ -109,6 +143,39 @@ def load_inputs(
     the result can be published. ``data_dir``, ``services_path``, ``population_path``
     and ``mirror`` default to the fields of ``settings`` (default
     :func:`coverage.config.load_settings`); a ``services_table`` replaces the services file.
+
+    Parameters
+    ----------
+    data_dir : Path, optional
+        Folder of the data step's outputs (run first if they are missing).
+    services_path : Path, optional
+        Services CSV/XLSX/GeoJSON; ignored when ``services_table`` is given.
+    services_table : GeoDataFrame, optional
+        Services already read (e.g. the registry's), columns as in
+        :func:`coverage.data.services.validate_services`, EPSG:4326 points.
+    population_path : Path, optional
+        A user population layer replacing the communities
+        (:func:`coverage.data.communities.load_user_population`).
+    include_osm_health : bool
+        Add the data step's OSM hospitals and clinics (``type`` "medical") when present.
+    mirror : Path, optional
+        Local mirror of the public sources for :func:`ensure_data`.
+    progress : Progress, optional
+        Callback for progress messages.
+    settings : Settings, optional
+        Default :func:`coverage.config.load_settings`.
+
+    Returns
+    -------
+    Inputs
+        All tables in EPSG:4326; ``services`` with ``district_id`` assigned, public points
+        and public columns only.
+
+    Raises
+    ------
+    CoverageError
+        A missing or invalid input file (e.g. ``ServicesError``, ``CommunityError``,
+        ``BoundaryError``, ``DataStepError``).
     """
     settings = config.load_settings() if settings is None else settings
     paths = ensure_data(data_dir, mirror, progress, settings=settings)
@@ -131,9 +198,24 @@ def load_inputs(
 
 
 def check_threshold(threshold_min: float) -> float:
-    """The threshold in minutes as a float, or an :class:`InputError`
-    (``input.threshold``) unless 0 < minutes <= :data:`config.MAX_THRESHOLD_MIN`
-    (NaN and infinity refused)."""
+    """The threshold in minutes as a float.
+
+    Parameters
+    ----------
+    threshold_min : float
+        Minutes; anything ``float()`` accepts.
+
+    Returns
+    -------
+    float
+        The threshold in minutes.
+
+    Raises
+    ------
+    InputError
+        ``input.threshold`` unless 0 < minutes <= :data:`config.MAX_THRESHOLD_MIN`
+        (NaN and infinity refused).
+    """
     try:
         value = float(threshold_min)
     except (TypeError, ValueError):
@@ -153,8 +235,33 @@ def travel_times(
     progress: Progress | None = None,
 ) -> pd.DataFrame:
     """Minutes from every community to the nearest service of every type present.
-    ``network_path``: default ``settings.network_path`` (``settings`` default
-    :func:`coverage.config.load_settings`)."""
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`load_inputs` (public service points).
+    season : str
+        One of :data:`coverage.config.SEASONS`; roads closed in that season are left out.
+    network_path : Path, optional
+        OSM road file; default ``settings.network_path``.
+    settings : Settings, optional
+        Speeds and access rules; default :func:`coverage.config.load_settings`.
+    progress : Progress, optional
+        Callback for progress messages.
+
+    Returns
+    -------
+    DataFrame
+        One row per (community, service type) as
+        :func:`coverage.engine.travel.nearest_service_times`: ``community_id``,
+        ``service_type``, ``minutes``, ``service_id``, ``access_minutes``,
+        ``network_minutes`` (minutes), ``direct`` (bool).
+
+    Raises
+    ------
+    InputError
+        ``input.unknown_season`` for an unknown season.
+    """
     if season not in config.SEASONS:
         raise InputError(f"season must be one of {config.SEASONS}, not {season!r}", message_id="input.unknown_season",
                          season=str(season), known=config.SEASONS)
@@ -173,7 +280,36 @@ def analyse(
     season: str = "summer",
     regions: Sequence[str] | None = None,
 ) -> Analysis:
-    """Gaps for the chosen type(s) and threshold, optionally limited to some regions."""
+    """Gaps for the chosen type(s) and threshold, optionally limited to some regions.
+
+    Cheap (no routing): this is what reruns when the threshold or type changes.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`load_inputs`.
+    times : DataFrame
+        From :func:`travel_times` (``community_id``, ``service_type``, ``minutes``, ...).
+    service_type : str or sequence of str
+        One or more of :data:`coverage.config.SERVICE_TYPES`; with several, the nearest
+        of any counts.
+    threshold_min : float
+        Minutes; a community further than this (or unreachable) is underserved.
+    season : str
+        Recorded on the result (the season ``times`` were computed for).
+    regions : sequence of str, optional
+        Keep only communities of these regions.
+
+    Returns
+    -------
+    Analysis
+
+    Raises
+    ------
+    InputError
+        ``services.unknown_type`` for an unknown type, ``input.threshold`` for a bad
+        threshold.
+    """
     types = (service_type,) if isinstance(service_type, str) else tuple(service_type)
     unknown = [t for t in types if t not in config.SERVICE_TYPES]
     if unknown:

@@ -39,12 +39,34 @@ TIMES_COLUMNS = (
 
 
 def access_speed_kph(network: RoutingNetwork, settings: Settings) -> float:
-    """Off-network speed (km/h): driving local roads on a sparse trunk network, else walking."""
+    """Off-network speed (km/h): driving local roads on a sparse trunk network, else walking.
+
+    Returns
+    -------
+    float
+        ``settings.access_speed_sparse_kph`` when ``network.sparse``, else
+        ``settings.access_speed_dense_kph`` (km/h).
+    """
     return settings.access_speed_sparse_kph if network.sparse else settings.access_speed_dense_kph
 
 
 def access_minutes(distance_m: Any, network: RoutingNetwork, settings: Settings) -> np.ndarray:
-    """Minutes to cover straight-line ``distance_m`` (metres) off the road network."""
+    """Minutes to cover straight-line ``distance_m`` (metres) off the road network.
+
+    Parameters
+    ----------
+    distance_m : array_like
+        Straight-line distances in metres (EPSG:32642); ``inf`` stays ``inf``.
+    network : RoutingNetwork
+        Decides the access speed (:func:`access_speed_kph`).
+    settings : Settings
+        ``access_detour_factor`` and the access speeds (km/h).
+
+    Returns
+    -------
+    ndarray
+        Minutes: metres × ``access_detour_factor`` ÷ access speed.
+    """
     metres = np.asarray(distance_m, dtype=float) * settings.access_detour_factor
     return metres / (access_speed_kph(network, settings) * 1000.0 / 60.0)
 
@@ -56,7 +78,22 @@ def with_virtual_sources(
     matrix_t: scipy.sparse.csr_array, source_nodes: np.ndarray, source_offsets: np.ndarray
 ) -> scipy.sparse.csr_array:
     """``matrix_t`` plus one row per source: virtual node ``n + i`` → ``source_nodes[i]``
-    weighing ``source_offsets[i]`` minutes. Built by appending CSR rows (no re-sorting)."""
+    weighing ``source_offsets[i]`` minutes. Built by appending CSR rows (no re-sorting).
+
+    Parameters
+    ----------
+    matrix_t : csr_array
+        (n, n) minutes.
+    source_nodes : ndarray
+        (k,) node indices.
+    source_offsets : ndarray
+        (k,) minutes.
+
+    Returns
+    -------
+    csr_array
+        (n + k, n + k) minutes.
+    """
     m = matrix_t if isinstance(matrix_t, scipy.sparse.csr_array) else scipy.sparse.csr_array(matrix_t)
     n, k = m.shape[0], len(source_nodes)
     indptr = np.concatenate([m.indptr, m.indptr[-1] + np.arange(1, k + 1, dtype=m.indptr.dtype)])
@@ -75,6 +112,27 @@ def multi_source_minutes(
     at each source (its own off-road access). Returns ``(dist, nearest)``: ``dist[i]`` minutes
     (``inf`` when no source is reachable) and ``nearest[i]`` the position in ``source_nodes``
     (-1 when unreachable).
+
+    Parameters
+    ----------
+    matrix_t : csr_array
+        (n, n) transposed minutes matrix.
+    source_nodes : ndarray
+        (k,) node index of each source.
+    source_offsets : ndarray
+        (k,) finite, non-negative minutes.
+
+    Returns
+    -------
+    dist : ndarray
+        (n,) minutes to the nearest source, ``inf`` when unreachable.
+    nearest : ndarray
+        (n,) int64 position in ``source_nodes``, -1 when unreachable.
+
+    Raises
+    ------
+    ValueError
+        Lengths differ, an offset is negative or not finite, or a node is out of range.
     """
     source_nodes = np.asarray(source_nodes, dtype=np.int64)
     source_offsets = np.asarray(source_offsets, dtype=float)
@@ -189,6 +247,30 @@ def nearest_service_times(
     - ``direct``: True when the straight-line trip beat the road.
 
     ``minutes = access_minutes + network_minutes`` for every reached row.
+
+    Parameters
+    ----------
+    network : RoutingNetwork
+        From :func:`coverage.engine.roads.load_network` (minutes matrix, EPSG:32642 nodes).
+    communities : GeoDataFrame
+        ``community_id`` and point geometry (projected to EPSG:32642 for distances).
+    services : GeoDataFrame
+        ``service_id``, ``type`` and point geometry.
+    settings : Settings, optional
+        Access speeds (km/h), detour factor, snap candidates; default
+        :func:`coverage.config.load_settings`.
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`TIMES_COLUMNS`: ``community_id``, ``service_type``, ``minutes``,
+        ``service_id``, ``access_minutes``, ``network_minutes``, ``direct``; types in
+        :data:`coverage.config.SERVICE_TYPES` order. Empty (those columns) without services.
+
+    Raises
+    ------
+    KeyError
+        ``community_id``, ``service_id`` or ``type`` is missing.
     """
     settings = settings if settings is not None else load_settings()
     for frame, column in ((communities, "community_id"), (services, "service_id"),
@@ -216,7 +298,19 @@ def nearest_service_times(
 
 @dataclass(frozen=True)
 class Route:
-    """A fastest road route between two named network nodes."""
+    """A fastest road route between two named network nodes.
+
+    Attributes
+    ----------
+    minutes : float
+        Travel time on the road network, minutes.
+    km : float
+        Length along the same edges, km.
+    towns : list of str
+        Named nodes on the way, origin and destination included.
+    nodes : ndarray
+        Node indices (rows of the network matrices) along the path.
+    """
 
     minutes: float
     km: float
@@ -231,7 +325,10 @@ _BRACKETS = re.compile(r"\([^)]*\)")
 
 def normalise_name(name: str) -> str:
     """Case-, accent- and apostrophe-insensitive form: "Kŭlob" → "kulob", "Mŭ’minobod" →
-    "muminobod" (NFKD, combining marks and apostrophes removed, dashes as spaces)."""
+    "muminobod" (NFKD, combining marks and apostrophes removed, dashes as spaces).
+
+    Brackets are kept; :func:`find_node` also tries names without them.
+    """
     decomposed = unicodedata.normalize("NFKD", str(name))
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     stripped = _APOSTROPHES.sub("", stripped).casefold()
@@ -245,7 +342,23 @@ def _without_brackets(name: str) -> str:
 def find_node(network: RoutingNetwork, place: str) -> int:
     """Index of the node named ``place`` (accent/case-insensitive; "(…)" parts optional).
 
-    Raises ValueError naming close matches when no node has that name.
+    Parameters
+    ----------
+    network : RoutingNetwork
+        Its ``node_names`` are searched.
+    place : str
+        A place name as typed by a user.
+
+    Returns
+    -------
+    int
+        Row of the node in the network matrices (the first match).
+
+    Raises
+    ------
+    InputError
+        ``route.unknown_place``, naming up to five close matches (``suggestions``), when
+        no node has that name (places cut off in the network's season are not on it).
     """
     wanted = normalise_name(place)
     names = [normalise_name(n) for n in network.node_names]
@@ -269,6 +382,23 @@ def route(network: RoutingNetwork, origin: str, destination: str) -> Route:
     """Fastest route between two named places on ``network`` (its season is built in).
 
     Minutes from the ``matrix``, km from ``length_m`` along the same edges.
+
+    Parameters
+    ----------
+    network : RoutingNetwork
+        The network of one season.
+    origin, destination : str
+        Place names (see :func:`find_node`).
+
+    Returns
+    -------
+    Route
+
+    Raises
+    ------
+    InputError
+        ``route.unknown_place`` for a name not on the network, ``route.no_road`` when
+        ``destination`` cannot be reached from ``origin``.
     """
     start, end = find_node(network, origin), find_node(network, destination)
     dist, pred = dijkstra(network.matrix, directed=True, indices=start, return_predecessors=True)

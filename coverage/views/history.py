@@ -28,7 +28,21 @@ def _values(raw: Any) -> dict[str, Any]:
 def history_lines(history: pd.DataFrame) -> pd.DataFrame:
     """Lines of :data:`LINE_COLUMNS` from history rows (``HISTORY_COLUMNS``), in their
     order: for a new service (seed, create, import) one line naming it, its type, town
-    and point (WGS 84 lon, lat); for any other change one line per field, old → new."""
+    and point (WGS 84 lon, lat); for any other change one line per field, old → new.
+
+    Parameters
+    ----------
+    history : DataFrame
+        Rows of :data:`coverage.registry.base.HISTORY_COLUMNS`: ``changed_at`` (ISO 8601
+        UTC), ``changed_by``, ``service_id``, ``action``, ``old_values`` and
+        ``new_values`` (JSON text or empty).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`LINE_COLUMNS`; ``when (UTC)`` as 'YYYY-MM-DD HH:MM:SS'; the point
+        of a new service as ``[lon, lat]`` in degrees (EPSG:4326).
+    """
     lines = []
     for row in history.itertuples(index=False):
         old = _values(row.old_values)

@@ -23,7 +23,19 @@ def _unreachable(minutes: float | None) -> bool:
 
 def fmt_minutes(minutes: float | None, *, gettext: Gettext | None = None) -> str:
     """A travel time in minutes as '2 h 05 min' / '45 min'; 'no road route' when
-    unreachable (infinite, NaN or None)."""
+    unreachable (infinite, NaN or None).
+
+    Parameters
+    ----------
+    minutes : float or None
+        Minutes, rounded to whole minutes.
+    gettext : callable, optional
+        Translates the patterns; default English.
+
+    Returns
+    -------
+    str
+    """
     _ = gettext or _english
     if _unreachable(minutes):
         return _("no road route")
@@ -35,7 +47,19 @@ def fmt_minutes(minutes: float | None, *, gettext: Gettext | None = None) -> str
 
 def fmt_hours(minutes: float | None, *, gettext: Gettext | None = None) -> str:
     """A travel time in minutes as 'h:mm' ('2:05'), compact for tables; 'no road'
-    when unreachable."""
+    when unreachable.
+
+    Parameters
+    ----------
+    minutes : float or None
+        Minutes, rounded to whole minutes; infinite, NaN or None is unreachable.
+    gettext : callable, optional
+        Translates 'no road'; default English.
+
+    Returns
+    -------
+    str
+    """
     _ = gettext or _english
     if _unreachable(minutes):
         return _("no road")
@@ -46,6 +70,18 @@ def fmt_hours(minutes: float | None, *, gettext: Gettext | None = None) -> str:
 def fmt_people(count: float, *, gettext: Gettext | None = None) -> str:
     """A number of people with thousands separators: '12,345' (whole people, rounded
     down, as the census figures are). ``gettext`` may translate the pattern
-    ``'{count:,}'`` (e.g. to a narrow space as separator)."""
+    ``'{count:,}'`` (e.g. to a narrow space as separator).
+
+    Parameters
+    ----------
+    count : float
+        People; truncated to an integer.
+    gettext : callable, optional
+        Translates the pattern; default English.
+
+    Returns
+    -------
+    str
+    """
     _ = gettext or _english
     return _("{count:,}").format(count=int(count))

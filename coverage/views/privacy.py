@@ -59,6 +59,19 @@ def settlement_points(communities: gpd.GeoDataFrame, districts: gpd.GeoDataFrame
 
     Only gazetteer points count, never another service's point: a shelter shown at the
     point of a public crisis centre would tell everyone it is in that building.
+
+    Parameters
+    ----------
+    communities : GeoDataFrame
+        Gazetteer communities (``name``, ``place``, point geometry, any CRS).
+    districts : GeoDataFrame, optional
+        Districts; their seats count when ``seat``, ``seat_lon`` and ``seat_lat``
+        (degrees, EPSG:4326) are present.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``name``, ``kind`` ("settlement") and point geometry in EPSG:4326.
     """
     towns = communities[communities["place"].isin(SETTLEMENT_PLACES)][["name", "geometry"]]
     frames = [towns.assign(kind="settlement")]
@@ -87,7 +100,24 @@ def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
     ``district`` when it was only known to district level), whatever precision it was
     recorded at, so a mislabelled exact point cannot slip through. With no ``places``
     no confidential point can be made safe, so confidential rows are dropped rather
-    than shown. ``extra``: columns kept besides :data:`PUBLIC_COLUMNS`.
+    than shown.
+
+    Parameters
+    ----------
+    services : GeoDataFrame
+        Services with at least ``confidential`` (and, for confidential rows, ``lon``,
+        ``lat``, ``location_precision``, ``organisation``, ``type``), points with a CRS.
+    places : GeoDataFrame, optional
+        Public points (:func:`settlement_points`); the nearest is found in EPSG:32642 metres.
+    extra : tuple of str
+        Columns kept besides :data:`PUBLIC_COLUMNS`.
+
+    Returns
+    -------
+    GeoDataFrame
+        The public columns present and the geometry, index reset, CRS of ``services``;
+        confidential rows moved (``lon``/``lat`` in degrees of the place's EPSG:4326
+        point, ``town``, ``name``, ``location_precision``) or dropped.
     """
     out = services.copy()
     confidential = out["confidential"].astype(bool).to_numpy()
@@ -102,7 +132,14 @@ def public_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
 
 def public_columns(services: gpd.GeoDataFrame, extra: tuple[str, ...] = ()) -> gpd.GeoDataFrame:
     """Only the :data:`PUBLIC_COLUMNS` (and ``extra``, and the geometry) of a services
-    table, so no address, owner or private note goes along; points are left as they are."""
+    table, so no address, owner or private note goes along; points are left as they are.
+
+    Returns
+    -------
+    GeoDataFrame
+        The columns of :data:`PUBLIC_COLUMNS` + ``extra`` that ``services`` has, in that
+        order, plus ``geometry``; CRS of ``services``, index reset.
+    """
     keep = [c for c in PUBLIC_COLUMNS + tuple(extra) if c in services.columns]
     return gpd.GeoDataFrame(services[keep + ["geometry"]], geometry="geometry",
                             crs=services.crs).reset_index(drop=True)
@@ -116,6 +153,18 @@ def engine_services(services: gpd.GeoDataFrame, places: gpd.GeoDataFrame | None 
     :data:`ENGINE_COLUMNS` the engine and the reach figures need. Give the travel
     engine this, never the registry's table: minutes from an exact point can be
     triangulated back to it.
+
+    Parameters
+    ----------
+    services : GeoDataFrame
+        Services, possibly with exact confidential points.
+    places : GeoDataFrame, optional
+        Public points (:func:`settlement_points`).
+
+    Returns
+    -------
+    GeoDataFrame
+        :func:`public_services` with ``extra=ENGINE_COLUMNS`` (adds ``org``).
     """
     return public_services(services, places, extra=ENGINE_COLUMNS)
 
@@ -126,14 +175,36 @@ InputsT = TypeVar("InputsT")
 def public_inputs(inputs: InputsT) -> InputsT:
     """A :class:`coverage.analysis.Inputs` whose ``services`` are :func:`engine_services`
     of its services and places: what the dashboard and the command line compute every
-    public figure from. Applying it twice changes nothing."""
+    public figure from. Applying it twice changes nothing.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        Any dataclass with ``services`` and ``places`` fields.
+
+    Returns
+    -------
+    Inputs
+        A copy with ``services`` replaced; other fields shared.
+    """
     return dataclasses.replace(inputs, services=engine_services(inputs.services, inputs.places))
 
 
 def public_name(services: pd.DataFrame) -> pd.Series:
     """The name a confidential service goes out under: "<org> <type> (<town>)", e.g.
     "Ghamkhori shelter (Bokhtar)", from the short organisation name (or the organisation)
-    and the public town, never the registry's free-text name."""
+    and the public town, never the registry's free-text name.
+
+    Parameters
+    ----------
+    services : DataFrame
+        Needs ``organisation``, ``type`` and ``town``; ``org`` when present.
+
+    Returns
+    -------
+    Series of str
+        Aligned with ``services``; no brackets when the town is empty.
+    """
     org = services["org"].fillna("").astype(str) if "org" in services else pd.Series("", index=services.index)
     org = org.where(org.str.strip() != "", services["organisation"].fillna("").astype(str))
     kind = services["type"].astype(str).str.replace("_", " ")
