@@ -95,7 +95,24 @@ def store_location(explicit: str | os.PathLike[str] | None = None, *,
     else ``config.STORE_PATH``; ``settings`` default :func:`coverage.config.load_settings`).
     A file path gives a ``Path`` (GeoPackage); a ``postgresql://`` URL a :class:`StoreURL`;
     another URL scheme raises :class:`ConfigError` (``registry.unsupported_location``; the
-    message names the scheme only, never the URL)."""
+    message names the scheme only, never the URL).
+
+    Parameters
+    ----------
+    explicit : str or PathLike, optional
+        A GeoPackage path or a PostgreSQL URL.
+    settings : Settings, optional
+        Used when ``explicit`` is None.
+
+    Returns
+    -------
+    Path or StoreURL
+
+    Raises
+    ------
+    ConfigError
+        ``registry.unsupported_location`` for a URL that is not PostgreSQL.
+    """
     raw = explicit if explicit is not None else (config.load_settings() if settings is None else settings).store
     if isinstance(raw, StoreURL):
         return raw
@@ -112,7 +129,19 @@ def store_location(explicit: str | os.PathLike[str] | None = None, *,
 
 def store_column_defs(types: Mapping[str, str]) -> list[str]:
     """Definitions of the :data:`STORE_COLUMNS` in one database's types (keys ``real``,
-    ``bool``, ``key`` and ``text``), so both databases hold the same columns."""
+    ``bool``, ``key`` and ``text``), so both databases hold the same columns.
+
+    Parameters
+    ----------
+    types : Mapping of str to str
+        The database's SQL type for each of ``real`` (``lon``/``lat``, degrees EPSG:4326),
+        ``bool`` (``confidential``), ``key`` (``service_id``) and ``text``.
+
+    Returns
+    -------
+    list of str
+        ``'"column" TYPE'`` per column, in :data:`STORE_COLUMNS` order.
+    """
     kinds = {"lon": "real", "lat": "real", "confidential": "bool", "service_id": "key"}
     return [f'"{column}" {types[kinds.get(column, "text")]}' for column in STORE_COLUMNS]
 
@@ -235,7 +264,19 @@ class BaseServiceStore(ABC):
 
     def services(self, include_closed: bool = False) -> gpd.GeoDataFrame:
         """The registry as a GeoDataFrame: the columns of ``services.load_services``
-        (ALL_COLUMNS + geometry) plus ``address`` and ``owner_org``. Staff only."""
+        (ALL_COLUMNS + geometry) plus ``address`` and ``owner_org``. Staff only.
+
+        Parameters
+        ----------
+        include_closed : bool
+            Also rows with a ``closed_date``.
+
+        Returns
+        -------
+        GeoDataFrame
+            :data:`STORE_COLUMNS` + ``geometry``, exact points in EPSG:4326 (``lon``,
+            ``lat`` in degrees), in insertion order; every shelter ``confidential``.
+        """
         where = "" if include_closed else "WHERE closed_date = ''"
         with self._read() as tx:
             rows = tx.execute(f"SELECT {_select()} FROM {LAYER} {where} ORDER BY fid").fetchall()
@@ -253,7 +294,19 @@ class BaseServiceStore(ABC):
             return _ids(tx)
 
     def get(self, service_id: str) -> dict[str, Any]:
-        """One service (open or closed) as a dict of its columns and ``updated_at``."""
+        """One service (open or closed) as a dict of its columns and ``updated_at``.
+
+        Returns
+        -------
+        dict
+            :data:`STORE_COLUMNS` (``lon``/``lat`` as float degrees, EPSG:4326) and
+            ``updated_at`` (ISO 8601 UTC text).
+
+        Raises
+        ------
+        UnknownService
+            ``registry.unknown_service`` when no service has that id.
+        """
         with self._read() as tx:
             return _get(tx, service_id)
 
@@ -262,7 +315,20 @@ class BaseServiceStore(ABC):
         :data:`HISTORY_COLUMNS`; ``old_values``/``new_values`` are JSON text): admins and
         plain-string callers every service's, staff the history of the services their
         organisation owns now. ``service_id``: that service's only. Holds exact points
-        and addresses: staff only."""
+        and addresses: staff only.
+
+        Returns
+        -------
+        DataFrame
+            :data:`HISTORY_COLUMNS` (object dtype): ``id``, ``service_id``, ``action``
+            (one of :data:`ACTIONS`), ``changed_by``, ``changed_at`` (ISO 8601 UTC),
+            ``old_values``, ``new_values``.
+
+        Raises
+        ------
+        StoreError
+            ``registry.no_user`` when ``user`` names no one.
+        """
         _, organisation, full = _actor(user)
         sql = f"SELECT {', '.join(HISTORY_COLUMNS)} FROM {HISTORY}"
         where, params = [], []
@@ -288,7 +354,23 @@ class BaseServiceStore(ABC):
         """The registry as one signed-in user may see it: admins (and plain-string
         callers) see everything; staff see their own organisation's rows in full and
         every other row as the public does (confidential points moved to a settlement
-        by :func:`privacy.public_services`, no address, no note)."""
+        by :func:`privacy.public_services`, no address, no note).
+
+        Parameters
+        ----------
+        user : str or Actor
+            Who asks.
+        places : GeoDataFrame, optional
+            Public points (:func:`coverage.views.privacy.settlement_points`); without
+            them other organisations' confidential rows are left out.
+        include_closed : bool
+            Also closed services.
+
+        Returns
+        -------
+        GeoDataFrame
+            :data:`STORE_COLUMNS` + ``geometry`` in EPSG:4326, in registry order.
+        """
         frame = self.services(include_closed=include_closed)
         _, organisation, full = _actor(user)
         if full:
@@ -317,7 +399,28 @@ class BaseServiceStore(ABC):
 
     def add(self, row: Mapping[str, Any], user: str | Actor) -> dict[str, Any]:
         """Add one new service (``owner_org`` defaults to the user's organisation);
-        returns the stored row."""
+        returns the stored row.
+
+        Parameters
+        ----------
+        row : Mapping
+            Services columns (``lon``/``lat`` in degrees, EPSG:4326), optionally
+            ``address`` and ``owner_org``.
+        user : str or Actor
+            Who adds it; staff only for their own organisation.
+
+        Returns
+        -------
+        dict
+            As :meth:`get`.
+
+        Raises
+        ------
+        PermissionDenied
+            ``registry.permission_denied.add`` for another organisation's row.
+        ServicesError
+            Every problem of the row (including a duplicate id).
+        """
         username, organisation, full = _actor(user)
         record = dict(row)
         record["owner_org"] = _as_text(record.get("owner_org")) or organisation or config.DEFAULT_OWNER_ORG
@@ -335,7 +438,33 @@ class BaseServiceStore(ABC):
     def update(self, service_id: str, changes: Mapping[str, Any], user: str | Actor) -> dict[str, Any]:
         """Change fields of one service; returns the stored row. ``service_id`` never
         changes; ``closed_date`` changes only through :meth:`close` / :meth:`reopen`;
-        ``owner_org`` only by an admin. A call that changes nothing writes nothing."""
+        ``owner_org`` only by an admin. A call that changes nothing writes nothing.
+
+        Parameters
+        ----------
+        service_id : str
+            The service to change.
+        changes : Mapping
+            New values by column of :data:`STORE_COLUMNS`.
+        user : str or Actor
+            Who changes it.
+
+        Returns
+        -------
+        dict
+            As :meth:`get`.
+
+        Raises
+        ------
+        StoreError
+            ``registry.service_id_fixed`` or ``registry.closed_date_by_close``.
+        ServicesError
+            An unknown column or an invalid merged row.
+        PermissionDenied
+            ``user`` may not change this service or its owner.
+        UnknownService
+            No service has that id.
+        """
         changes = dict(changes)
         if "service_id" in changes and _as_text(changes["service_id"]).strip() != service_id:
             raise StoreError("a service_id never changes; close this service and add a new one",
@@ -353,7 +482,23 @@ class BaseServiceStore(ABC):
         return self._change(service_id, changes, user, "update")
 
     def close(self, service_id: str, closed_date: str | date, user: str | Actor) -> dict[str, Any]:
-        """Mark a service closed from ``closed_date`` (YYYY-MM-DD, not in the future)."""
+        """Mark a service closed from ``closed_date`` (YYYY-MM-DD, not in the future).
+
+        Returns
+        -------
+        dict
+            As :meth:`get`.
+
+        Raises
+        ------
+        ServicesError
+            ``registry.closed_date_invalid`` or ``registry.closed_date_future``
+            (more than one day after today, UTC).
+        StoreError
+            ``registry.already_closed``.
+        PermissionDenied, UnknownService
+            As :meth:`update`.
+        """
         text = closed_date.isoformat() if isinstance(closed_date, date) else str(closed_date).strip()
         try:
             day = date.fromisoformat(text)
@@ -368,7 +513,20 @@ class BaseServiceStore(ABC):
         return self._change(service_id, {"closed_date": day.isoformat()}, user, "close")
 
     def reopen(self, service_id: str, user: str | Actor) -> dict[str, Any]:
-        """Clear ``closed_date`` of a closed service."""
+        """Clear ``closed_date`` of a closed service.
+
+        Returns
+        -------
+        dict
+            As :meth:`get`.
+
+        Raises
+        ------
+        StoreError
+            ``registry.not_closed``.
+        PermissionDenied, UnknownService
+            As :meth:`update`.
+        """
         return self._change(service_id, {"closed_date": ""}, user, "reopen")
 
     def _change(self, service_id: str, changes: dict[str, Any], user: str | Actor, action: str) -> dict[str, Any]:
@@ -414,7 +572,31 @@ class BaseServiceStore(ABC):
         """Add every row of a validated services table (e.g. from
         :func:`services.read_services`) in one transaction; all or nothing. Rows are
         checked again inside the transaction, against the ids in the store at that
-        moment. Optional ``address``/``owner_org`` columns are kept. Returns the count."""
+        moment. Optional ``address``/``owner_org`` columns are kept. Returns the count.
+
+        Parameters
+        ----------
+        rows : DataFrame
+            Services columns (``lon``/``lat`` in degrees, EPSG:4326); ``geometry`` ignored.
+        user : str or Actor
+            Who imports; staff only for their own organisation.
+        source_name : str
+            Names the source in error messages.
+        first_row : int
+            File line of ``rows``' first row, for error messages.
+
+        Returns
+        -------
+        int
+            Number of services added.
+
+        Raises
+        ------
+        ServicesError
+            No rows, or every problem of every row; nothing is written.
+        PermissionDenied
+            ``registry.permission_denied.import`` for another organisation's rows.
+        """
         username, organisation, full = _actor(user)
         if rows is None or len(rows) == 0:
             raise svc.ServicesError(source_name, [svc.Problem(0, "", "there are no rows to import",
@@ -440,7 +622,20 @@ class BaseServiceStore(ABC):
         """An uploaded CSV/XLSX/GeoJSON file → checked (:func:`uploads.check_upload`:
         ids may not collide with the registry, ``swap_rows`` get lat/lon swapped) →
         imported. Raises ``ServicesError`` naming every bad row before any write
-        starts: a rejected file changes nothing."""
+        starts: a rejected file changes nothing.
+
+        Returns
+        -------
+        int
+            Number of services added.
+
+        Raises
+        ------
+        ServicesError, TableError
+            A file that cannot be read or a bad row.
+        PermissionDenied
+            As :meth:`import_rows`.
+        """
         _actor(user)
         checked = check_upload(data, filename, existing_ids=self.ids(), swap_rows=swap_rows)
         return self.import_rows(checked.table, user, source_name=filename, first_row=checked.first_row)
@@ -457,6 +652,28 @@ class BaseServiceStore(ABC):
         address, owner, note). ``public=False``: the staff copy with every column and
         closed services, seen as ``user`` may see it (:meth:`services_for`).
         CSV cells are always passed through ``services.neutralise_formulas``.
+
+        Parameters
+        ----------
+        fmt : str
+            One of :data:`EXPORT_FORMATS` (a leading dot and case are ignored).
+        public : bool
+            The public copy (see above) or the staff copy.
+        places : GeoDataFrame, optional
+            Public points (:func:`coverage.views.privacy.settlement_points`).
+        user : str or Actor, optional
+            For the staff copy: whose view; None gives every row in full.
+
+        Returns
+        -------
+        bytes
+            UTF-8 CSV (``lon``/``lat`` in degrees), GeoJSON (EPSG:4326) or a GeoPackage
+            file with layer ``services`` (EPSG:4326).
+
+        Raises
+        ------
+        InputError
+            ``registry.unknown_export_format``.
         """
         fmt = fmt.lower().lstrip(".")
         if fmt not in EXPORT_FORMATS:
@@ -600,7 +817,25 @@ def _insert_history(tx: _Tx, service_id: str, action: str, who: str, when: str,
 
 
 def seed_records(seed_csv: Path | None) -> list[dict[str, Any]]:
-    """The shipped services list as registry rows: no address, owner by id prefix."""
+    """The shipped services list as registry rows: no address, owner by id prefix.
+
+    Parameters
+    ----------
+    seed_csv : Path or None
+        The services CSV; None gives no rows.
+
+    Returns
+    -------
+    list of dict
+        ``services.ALL_COLUMNS`` (``lon``/``lat`` float degrees, ``confidential`` bool,
+        the rest text) plus ``address`` ("") and ``owner_org`` (from
+        :data:`coverage.config.SEED_OWNERS`).
+
+    Raises
+    ------
+    ServicesError
+        The seed file is invalid.
+    """
     if seed_csv is None:
         return []
     records = _records(svc.read_services(Path(seed_csv).read_bytes(), str(seed_csv)))

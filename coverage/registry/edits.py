@@ -18,7 +18,21 @@ def new_service_id(organisation: str, service_type: str, name: str, lon: float, 
     organisation key and type upper-cased, then six hex digits of a hash of the name,
     point (WGS 84 degrees) and ``day`` (default today), so two services added the same
     day at the same point with the same name get the same id and the second is refused
-    as a duplicate."""
+    as a duplicate.
+
+    Parameters
+    ----------
+    organisation, service_type, name : str
+        The form's organisation key, type and name.
+    lon, lat : float
+        The point in degrees (EPSG:4326).
+    day : date, optional
+        Default today (local date).
+
+    Returns
+    -------
+    str
+    """
     day = date.today() if day is None else day
     digest = hashlib.sha1(f"{name}{lon}{lat}{day}".encode()).hexdigest()[:6].upper()
     return f"{str(organisation).upper()}-{str(service_type).upper()}-{digest}"

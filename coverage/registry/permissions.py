@@ -19,14 +19,41 @@ from coverage.errors import StoreError
 
 
 class Actor(Protocol):
+    """A signed-in user as the registry sees one (:class:`coverage.registry.auth.User`).
+
+    Attributes
+    ----------
+    username : str
+        Who makes the change (recorded in the history).
+    organisation : str
+        Organisation key, compared with a service's ``owner_org``.
+    role : str
+        ``admin`` (every row) or ``staff`` (own organisation's rows).
+    """
+
     username: str
     organisation: str
     role: str
 
 
 def actor(user: str | Actor) -> tuple[str, str | None, bool]:
-    """(username, organisation or None, has full rights) of a caller; raises
-    :class:`StoreError` when no username is given (every change names who made it)."""
+    """(username, organisation or None, has full rights) of a caller.
+
+    Parameters
+    ----------
+    user : str or Actor
+        A plain string (full rights, organisation None) or a user object (full rights
+        only with role ``admin``; a missing role counts as ``staff``).
+
+    Returns
+    -------
+    tuple of (str, str or None, bool)
+
+    Raises
+    ------
+    StoreError
+        ``registry.no_user`` when no username is given (every change names who made it).
+    """
     if isinstance(user, str):
         name = user.strip()
         if not name:
@@ -48,7 +75,18 @@ def can_edit(user: str | Actor, row: Mapping[str, Any] | str) -> bool:
 
 
 def editable(user: str | Actor, services: pd.DataFrame) -> np.ndarray:
-    """Boolean mask over the rows of ``services`` (with ``owner_org``) that ``user`` may change."""
+    """Boolean mask over the rows of ``services`` (with ``owner_org``) that ``user`` may change.
+
+    Returns
+    -------
+    ndarray of bool
+        One entry per row of ``services``, in order.
+
+    Raises
+    ------
+    StoreError
+        ``registry.no_user`` (see :func:`actor`).
+    """
     _, organisation, full = actor(user)
     if full:
         return np.ones(len(services), dtype=bool)

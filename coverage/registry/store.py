@@ -81,7 +81,26 @@ __all__ = [
 def open_store(path: str | os.PathLike[str] | None = None,
                seed_csv: Path | None = config.SERVICES_CSV) -> BaseServiceStore:
     """The registry at :func:`store_location` (GeoPackage file or PostGIS database),
-    created and seeded on first use."""
+    created and seeded on first use.
+
+    Parameters
+    ----------
+    path : str or PathLike, optional
+        A GeoPackage path or a PostgreSQL URL; default from the settings
+        (``COVERAGE_STORE``, else ``config.STORE_PATH``).
+    seed_csv : Path, optional
+        Services to seed a new registry with (see :func:`seed_records`); None seeds nothing.
+
+    Returns
+    -------
+    BaseServiceStore
+        A ``ServiceStore`` (GeoPackage) or a ``PostgisServiceStore``; points in EPSG:4326.
+
+    Raises
+    ------
+    ConfigError
+        An unsupported location (:func:`store_location`).
+    """
     location = store_location(path)
     if isinstance(location, StoreURL):
         from coverage.registry.postgis import PostgisServiceStore  # psycopg is needed only here

@@ -56,10 +56,16 @@ def check_upload(data: bytes, filename: str, *, existing_ids: Iterable[str],
         File rows (as in :attr:`Problem.row`) whose ``lat`` and ``lon`` to swap first,
         typically :func:`swappable_rows` of a previous check.
 
+    Returns
+    -------
+    CheckedUpload
+
     Raises
     ------
     ServicesError
         Every problem of every row; nothing of the file is returned.
+    TableError
+        The file cannot be read (too big, not UTF-8, a broken XLSX, ...).
     """
     frame, first_row = svc.read_table(data, filename)
     frame = frame.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
