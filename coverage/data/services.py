@@ -70,6 +70,26 @@ def read_table(data: bytes, source_name: str) -> tuple[pd.DataFrame, int]:
     is not UTF-8, a format it cannot read, or a table beyond the row/column caps
     (:data:`config.MAX_TABLE_ROWS`, :data:`config.MAX_TABLE_COLUMNS`; for XLSX also the
     unpacked-size and member caps), all checked before the table is built.
+
+    Parameters
+    ----------
+    data : bytes
+        The file's bytes.
+    source_name : str
+        File name: its suffix picks the reader (``.xlsx``/``.xlsm``, ``.geojson``/``.json``,
+        else CSV) and it names the file in messages.
+
+    Returns
+    -------
+    frame : DataFrame
+        Every cell a str (GeoJSON points become ``lon``/``lat`` in degrees, EPSG:4326).
+    first_row : int
+        File line (or feature number) of the first data row.
+
+    Raises
+    ------
+    ServicesError
+        As above.
     """
     try:
         tables.require_content(data)
@@ -89,7 +109,13 @@ def read_table(data: bytes, source_name: str) -> tuple[pd.DataFrame, int]:
 
 def read_file(path: str | Path) -> bytes:
     """The bytes of a services file named on the command line or in settings, read
-    with the upload cap; a missing file, folder, device or pipe is a ServicesError."""
+    with the upload cap; a missing file, folder, device or pipe is a ServicesError.
+
+    Raises
+    ------
+    ServicesError
+        One file-level problem with the reader's ``table.*`` message id.
+    """
     try:
         return tables.read_file_bytes(path, max_bytes=MAX_UPLOAD_BYTES)
     except tables.TableError as err:
@@ -169,7 +195,20 @@ SHELTER_NOTICE = "shelters are always confidential; stored as confidential"
 def confidentiality_notices(frame: pd.DataFrame, first_row: int = 2) -> list[Problem]:
     """One notice per shelter whose ``confidential`` flag says false: every shelter is
     stored (and published) as confidential whatever the flag says (see
-    :func:`validate_services`). ``first_row`` as there; rows are the user's file lines."""
+    :func:`validate_services`). ``first_row`` as there; rows are the user's file lines.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The all-text table as read (``type``, ``confidential``, ``service_id``).
+    first_row : int
+        File line of the first data row.
+
+    Returns
+    -------
+    list of Problem
+        ``services.shelter_confidential`` notices (not errors); empty without the columns.
+    """
     if "type" not in frame or "confidential" not in frame:
         return []
     frame = frame.reset_index(drop=True)
@@ -243,6 +282,33 @@ def validate_services(
     row may not reuse one. Every shelter comes back ``confidential=True`` whatever its
     flag said (:func:`confidentiality_notices` names such rows for the user). Raises
     :class:`ServicesError` listing every problem.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        All-text table with :data:`REQUIRED_COLUMNS` (optional :data:`OPTIONAL_COLUMNS`);
+        ``lon``/``lat`` in decimal degrees (WGS 84; a decimal comma is accepted).
+    source_name : str
+        Names the file in messages.
+    first_row : int
+        File line of the first data row.
+    existing_ids : iterable of str
+        Ids a row may not reuse.
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`ALL_COLUMNS` in that order (``lon``/``lat`` float degrees,
+        ``confidential`` bool, the rest str; ``org`` defaults to ``organisation``) plus
+        point ``geometry`` in EPSG:4326.
+
+    Raises
+    ------
+    ServicesError
+        Missing or unknown columns, no rows, or every bad cell (unknown type, empty
+        required text, bad or swapped or outside-Tajikistan coordinates, formula
+        prefixes, duplicate or taken ids). A confidential row's coordinates are never
+        repeated in a message.
     """
     if frame.empty and len(frame.columns) == 0:
         raise ServicesError(source_name, [Problem(0, "", "the file is empty", message_id="table.empty")])
@@ -298,7 +364,10 @@ def validate_services(
 
 
 def read_services(data: bytes, source_name: str, existing_ids: Iterable[str] = ()) -> gpd.GeoDataFrame:
-    """Bytes of an uploaded services file → validated GeoDataFrame (or ServicesError)."""
+    """Bytes of an uploaded services file → validated GeoDataFrame (or ServicesError).
+
+    :func:`read_table` then :func:`validate_services`; same columns and CRS (EPSG:4326).
+    """
     frame, first_row = read_table(data, source_name)
     return validate_services(frame, source_name, first_row=first_row, existing_ids=existing_ids)
 
@@ -309,7 +378,27 @@ def load_services(
     include_closed: bool = False,
 ) -> gpd.GeoDataFrame:
     """The services list from a CSV/XLSX/GeoJSON file, validated; with ``districts``
-    given, ``district_id`` is filled from the polygon each point lies in."""
+    given, ``district_id`` is filled from the polygon each point lies in.
+
+    Parameters
+    ----------
+    path : Path
+        The services file.
+    districts : GeoDataFrame, optional
+        Boundaries (``district_id``, polygons) for :func:`assign_district_ids`.
+    include_closed : bool
+        Keep rows with a ``closed_date``.
+
+    Returns
+    -------
+    GeoDataFrame
+        As :func:`validate_services` (EPSG:4326 points), index reset.
+
+    Raises
+    ------
+    ServicesError
+        The file cannot be read or a row is invalid.
+    """
     path = Path(path)
     services = read_services(read_file(path), str(path))
     if not include_closed:
@@ -320,8 +409,23 @@ def load_services(
 
 
 def assign_district_ids(services: gpd.GeoDataFrame, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Fill ``district_id`` (and ``region`` when empty) from the district polygon that
-    contains each point; points on no polygon (border seams) take the nearest one."""
+    """Fill ``district_id`` from the district polygon that contains each point; points
+    on no polygon (border seams) take the nearest one within 20 km, else ''.
+
+    The join runs in EPSG:32642 metres; ``region`` is left as given.
+
+    Parameters
+    ----------
+    services : GeoDataFrame
+        Services with a ``district_id`` column (replaced) and points with a CRS.
+    districts : GeoDataFrame
+        ``district_id`` and polygons.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy of ``services`` (same CRS) with ``district_id`` as str.
+    """
     joined = gpd.sjoin_nearest(
         services.drop(columns=["district_id"]).to_crs(config.CRS_METRIC),
         districts[["district_id", "geometry"]].to_crs(config.CRS_METRIC),
@@ -337,7 +441,19 @@ def assign_district_ids(services: gpd.GeoDataFrame, districts: gpd.GeoDataFrame)
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     """Text cells that a spreadsheet would run as formulas get a leading apostrophe.
 
-    Apply to every CSV/XLSX export (OWASP "CSV injection")."""
+    Apply to every CSV/XLSX export (OWASP "CSV injection").
+
+    Parameters
+    ----------
+    frame : DataFrame
+        Any table; only object/string columns are touched.
+
+    Returns
+    -------
+    DataFrame
+        A copy; cells starting (after leading spaces) with ``=``, ``+``, ``-`` or ``@``
+        get a leading ``'``.
+    """
     out = frame.copy()
     for column in out.columns:
         if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
@@ -350,7 +466,19 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def load_health_facilities(path: Path = config.HEALTH_FILE) -> gpd.GeoDataFrame:
     """OpenStreetMap hospitals and clinics as a services-shaped layer (type ``medical``).
 
-    Written by the data step; an optional layer because OSM coverage is incomplete."""
+    Written by the data step; an optional layer because OSM coverage is incomplete.
+
+    Parameters
+    ----------
+    path : Path
+        The data step's health GeoPackage (any CRS; polygons become representative points).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`ALL_COLUMNS` + point ``geometry`` in EPSG:4326; ``service_id``
+        ``osm-<type>-<id>``, ``type`` "medical", ``confidential`` False.
+    """
     import pyogrio
 
     layer = pyogrio.read_dataframe(path)

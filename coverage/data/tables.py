@@ -42,6 +42,23 @@ def read_file_bytes(path: str | os.PathLike[str], *, max_bytes: int = config.MAX
     refused with a :class:`TableError` and never read: the file is opened without
     blocking and checked with ``fstat`` before the first read, so a pipe cannot hang the
     caller and a device cannot be read forever.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    max_bytes : int
+        Cap in bytes.
+
+    Returns
+    -------
+    bytes
+
+    Raises
+    ------
+    TableError
+        ``table.not_found``, ``table.not_a_file``, ``table.unreadable`` or
+        ``table.too_large`` (row 0).
     """
     path = Path(path)
     try:
@@ -81,7 +98,20 @@ def read_file_bytes(path: str | os.PathLike[str], *, max_bytes: int = config.MAX
 def check_regular_file(path: str | os.PathLike[str], *, max_bytes: int) -> None:
     """Refuse (TableError) a path that is missing, not a regular file (a folder, device
     or pipe: checked with ``stat``, which never blocks) or larger than ``max_bytes``,
-    for files another library will open (GeoPackage, GeoJSON read by pyogrio)."""
+    for files another library will open (GeoPackage, GeoJSON read by pyogrio).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file.
+    max_bytes : int
+        Cap in bytes.
+
+    Raises
+    ------
+    TableError
+        ``table.not_found``, ``table.unreadable``, ``table.not_a_file`` or ``table.too_large``.
+    """
     try:
         info = os.stat(path)
     except FileNotFoundError:
@@ -102,13 +132,25 @@ def _too_large(size: int, max_bytes: int) -> TableError:
 
 
 def check_size(data: bytes, *, max_bytes: int = config.MAX_UPLOAD_BYTES) -> None:
-    """Refuse bytes over ``max_bytes``."""
+    """Refuse bytes over ``max_bytes``.
+
+    Raises
+    ------
+    TableError
+        ``table.too_large``.
+    """
     if len(data) > max_bytes:
         raise _too_large(len(data), max_bytes)
 
 
 def require_content(data: bytes) -> None:
-    """Refuse a file that is empty or holds only white space (or only NUL bytes)."""
+    """Refuse a file that is empty or holds only white space (or only NUL bytes).
+
+    Raises
+    ------
+    TableError
+        ``table.empty``.
+    """
     if not data.strip(b" \t\r\n\f\v\x00"):
         raise TableError(0, "the file is empty", message_id="table.empty")
 
@@ -116,7 +158,13 @@ def require_content(data: bytes) -> None:
 def decode_utf8(data: bytes) -> str:
     """The file's text (a UTF-8 byte-order mark is dropped); a TableError names the
     line of the first byte that is not UTF-8. Text holding NUL bytes is refused (a
-    binary file, or one saved as UTF-16)."""
+    binary file, or one saved as UTF-16).
+
+    Raises
+    ------
+    TableError
+        ``table.not_utf8`` or ``table.binary``, with the line.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as err:
@@ -141,6 +189,25 @@ def read_csv_text(text: str, *, max_rows: int | None = None,
     Rows (``max_rows`` data rows, None = no cap), columns and cell length
     (:data:`config.MAX_CSV_FIELD_CHARS`) are counted in one streaming pass before
     pandas parses the text, so a line of a million commas costs no more than its bytes.
+
+    Parameters
+    ----------
+    text : str
+        The CSV, header first.
+    max_rows : int, optional
+        Cap on data rows; None for no cap.
+    max_columns : int
+        Cap on columns.
+
+    Returns
+    -------
+    DataFrame
+        The header's columns, every cell a str.
+
+    Raises
+    ------
+    TableError
+        Too many rows or columns, a cell too long, or text pandas cannot parse.
     """
     _scan_csv(text, max_rows=max_rows, max_columns=max_columns)
     try:
@@ -211,6 +278,12 @@ def check_xlsx(data: bytes, *, max_rows: int = config.MAX_TABLE_ROWS,
     bound); each worksheet is then streamed and its ``<dimension ref>`` and every row
     and cell reference checked against ``max_rows`` (+1 for the header) and
     ``max_columns``, so a 5 KB file with one cell at XFD1048576 is refused unparsed.
+
+    Raises
+    ------
+    TableError
+        ``table.xlsx_*`` (not a zip, too many members, too large unpacked, no
+        worksheet, unreadable, too many cells).
     """
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
@@ -284,7 +357,26 @@ def read_xlsx(data: bytes, *, max_rows: int = config.MAX_TABLE_ROWS,
               max_columns: int = config.MAX_TABLE_COLUMNS) -> pd.DataFrame:
     """The first worksheet of an XLSX as an all-text DataFrame (empty cells '').
 
-    :func:`check_xlsx` runs first; only a workbook within the caps reaches openpyxl."""
+    :func:`check_xlsx` runs first; only a workbook within the caps reaches openpyxl.
+
+    Parameters
+    ----------
+    data : bytes
+        The workbook.
+    max_rows, max_columns : int
+        Caps on data rows (the header comes on top) and columns.
+
+    Returns
+    -------
+    DataFrame
+        The first row's columns, every cell a str.
+
+    Raises
+    ------
+    TableError
+        As :func:`check_xlsx`, or ``table.xlsx_unreadable`` naming only the exception's
+        kind (its text may quote a cell).
+    """
     check_xlsx(data, max_rows=max_rows, max_columns=max_columns)
     try:
         frame = pd.read_excel(io.BytesIO(data), dtype=str, keep_default_na=False, engine="openpyxl")
@@ -307,7 +399,19 @@ def read_geojson_text(text: str, *, max_rows: int = config.MAX_TABLE_ROWS,
     parser), a document without a ``features`` list, a feature that is not an object,
     ``properties`` or ``geometry`` that are not objects, more than ``max_rows`` features
     or ``max_columns`` distinct properties. The row of a feature problem is its number
-    (from 1)."""
+    (from 1).
+
+    Returns
+    -------
+    DataFrame
+        One row per feature: its properties and ``lon``/``lat`` (degrees, EPSG:4326,
+        '' without a Point), every cell a str; empty without features.
+
+    Raises
+    ------
+    TableError
+        ``table.json_*`` / ``table.geojson_*`` or too many rows or columns.
+    """
     try:
         doc = json.loads(text)
     except RecursionError:
@@ -353,7 +457,18 @@ def read_geojson_text(text: str, *, max_rows: int = config.MAX_TABLE_ROWS,
 
 def inside_tajikistan(lon: np.ndarray | pd.Series, lat: np.ndarray | pd.Series) -> np.ndarray:
     """True where (lon, lat) in WGS 84 degrees lies in :data:`config.TJ_BOUNDS`
-    (NaN → False)."""
+    (NaN → False).
+
+    Parameters
+    ----------
+    lon, lat : array_like
+        Degrees (EPSG:4326).
+
+    Returns
+    -------
+    ndarray of bool
+        Same length as ``lon``; the bounding box is a coarse test, edges included.
+    """
     b = config.TJ_BOUNDS
     lon = np.asarray(lon, dtype=float)
     lat = np.asarray(lat, dtype=float)
