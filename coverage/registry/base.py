@@ -171,7 +171,7 @@ def _as_text(value: Any) -> str:
 
 
 def _plain(value: Any) -> Any:
-    """numpy scalars → Python (for JSON and sqlite)."""
+    """NumPy scalars → Python (for JSON and sqlite)."""
     if isinstance(value, np.generic):
         return value.item()
     return value
