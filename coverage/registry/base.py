@@ -631,8 +631,8 @@ class BaseServiceStore(ABC):
 
         Raises
         ------
-        ServicesError, TableError
-            A file that cannot be read or a bad row.
+        ServicesError
+            A file that cannot be read (``table.*``) or a bad row.
         PermissionDenied
             As :meth:`import_rows`.
         """

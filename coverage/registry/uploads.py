@@ -63,9 +63,8 @@ def check_upload(data: bytes, filename: str, *, existing_ids: Iterable[str],
     Raises
     ------
     ServicesError
-        Every problem of every row; nothing of the file is returned.
-    TableError
-        The file cannot be read (too big, not UTF-8, a broken XLSX, ...).
+        Every problem of every row, or one file-level problem (``table.*``: too big,
+        not UTF-8, a broken XLSX, ...); nothing of the file is returned.
     """
     frame, first_row = svc.read_table(data, filename)
     frame = frame.rename(columns=lambda c: str(c).strip()).reset_index(drop=True)
