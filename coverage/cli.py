@@ -40,6 +40,7 @@ def _log(message: str) -> None:
 
 
 def cmd_data(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``python -m coverage data``: run the data step from the mirror (or download); exit code."""
     mirror = None if args.download else config.mirror_dir(settings=settings)
     if mirror is None and not args.download:
         console.print("[red]No mirror folder found: give --mirror DIR, set COVERAGE_MIRROR, or use --download.")
@@ -160,6 +161,8 @@ def _write_results(result: analysis.Analysis, out: Path) -> list[Path]:
 
 
 def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``analyse``: travel minutes to the nearest service of the chosen types (from public
+    points), the district table for the threshold, and the optional ``--out`` file; exit code."""
     if args.out:  # a bad --out is refused now, not after minutes of computing
         check_out_path(args.out, RESULT_SUFFIXES)
     inputs = analysis.load_inputs(include_osm_health=args.osm_health, progress=_log, settings=settings)
@@ -186,6 +189,7 @@ def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
 
 
 def cmd_route(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``route A B``: drive minutes and kilometres between two named places and the towns on the way."""
     network = roads.load_network(season=args.season, settings=settings, progress=_log)
     try:
         found = travel.route(network, args.origin, args.destination)
@@ -210,6 +214,7 @@ def _report_missing_nodes(network: roads.RoutingNetwork) -> None:
 
 
 def cmd_check_services(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``check-services FILE``: validate a services file row by row; 0 if valid, 1 if not."""
     path = Path(args.file)
     try:
         table = services.read_services(services.read_file(path), str(path))
@@ -254,7 +259,7 @@ INPUT_ERRORS: tuple[type[Exception], ...] = (CoverageError, FileNotFoundError)
 
 
 def threshold_minutes(text: str) -> float:
-    """argparse type of ``--threshold``: minutes, 0 < value <= config.MAX_THRESHOLD_MIN."""
+    """The argparse type of ``--threshold``: minutes, 0 < value <= config.MAX_THRESHOLD_MIN."""
     try:
         return analysis.check_threshold(text)
     except CoverageError as err:
@@ -262,6 +267,7 @@ def threshold_minutes(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``python -m coverage`` (every command and its flags)."""
     parser = argparse.ArgumentParser(prog="python -m coverage", description="Women's crisis services coverage, Tajikistan")
     parser.add_argument("--data-dir", type=Path,
                         help=f"data folder (default: $COVERAGE_DATA_DIR or {config.DATA_DIR})")
@@ -337,6 +343,7 @@ def settings_overrides(args: argparse.Namespace) -> dict[str, object]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; a CoverageError is printed as its one message (exit 2), never a traceback."""
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     if args.command == "add-user":

@@ -14,7 +14,10 @@ Progress = Callable[[str], None]  # receives a short status string, e.g. "Buildi
 
 
 class Report(Protocol):
-    def __call__(self, message: str, fraction: float | None = None) -> None: ...
+    """What :func:`reporter` returns: call it with a status line and an optional fraction done (0–1)."""
+
+    def __call__(self, message: str, fraction: float | None = None) -> None:
+        """Report ``message`` (and ``fraction`` of the work done, if known)."""
 
 
 def reporter(progress: Progress | None, *, stage: str = "") -> Report:

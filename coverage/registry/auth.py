@@ -79,6 +79,7 @@ class User:
 
     @property
     def is_admin(self) -> bool:
+        """True for an admin (may edit every organisation's services)."""
         return self.role == "admin"
 
 
@@ -95,11 +96,12 @@ def users_file(explicit: str | os.PathLike[str] | None = None, *, settings: conf
 
 
 def normalise_username(username: str) -> str:
+    """A username as stored and compared: stripped, lower case."""
     return str(username or "").strip().lower()
 
 
 def load_users(path: str | os.PathLike[str]) -> dict[str, dict[str, str]]:
-    """username → {name, organisation, password_hash, role}; {} when the file is absent."""
+    """The users file as ``username → {name, organisation, password_hash, role}``; {} when absent."""
     path = Path(path)
     if not path.exists():
         return {}
@@ -155,6 +157,7 @@ def check_password_rules(password: str, username: str = "") -> None:
 
 
 def hash_password(password: str) -> str:
+    """A bcrypt hash of ``password`` (ASCII text, salt and cost included)."""
     return bcrypt.hashpw(password.encode("utf-8"), bcrypt.gensalt(rounds=BCRYPT_ROUNDS)).decode("ascii")
 
 
@@ -243,6 +246,7 @@ class Lockouts:
 
     @classmethod
     def beside(cls, users_path: str | os.PathLike[str], **kwargs) -> Lockouts:
+        """The lock-out table kept next to the users file (``<users file>.lockouts.sqlite``)."""
         users_path = Path(users_path)
         return cls(users_path.with_name(users_path.name + ".lockouts.sqlite"), **kwargs)
 
@@ -274,6 +278,7 @@ class Lockouts:
         return float(row[0])
 
     def is_locked(self, username: str) -> bool:
+        """True while ``username`` is locked out."""
         return self.locked_until(username) is not None
 
     def record_failure(self, username: str) -> int:
@@ -325,6 +330,7 @@ class Lockouts:
         return count
 
     def reset(self, username: str) -> None:
+        """Forget ``username``'s failed attempts (after a right password)."""
         with self._db() as con:
             con.execute("DELETE FROM failures WHERE user_key = ?", (self._key(username),))
 
