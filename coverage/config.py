@@ -139,7 +139,12 @@ WINTER_AVALANCHE_SPEED_FACTOR = 0.75
 
 # --- off-network access (community -> road, road -> service) ------------------------
 ACCESS_DETOUR_FACTOR = 1.4  # straight line × this = local road/path distance
-ACCESS_SPEED_SPARSE_KPH = 30.0  # driving on local roads missing from a sparse trunk network
+# Driving on the local roads a sparse trunk network lacks: one value for every community (the
+# engine does not know which villages lie in mountain districts), set for the valley tracks of
+# the mountain districts that make up most of the country: 20 km/h, the network's own speed for
+# an unpaved local road in the mountains (tertiary 35 × mountain 0.9 × gravel 0.65 ≈ 20.5).
+# It was 30 km/h; lowland villages on paved local roads are therefore estimated on the slow side.
+ACCESS_SPEED_SPARSE_KPH = 20.0
 ACCESS_SPEED_DENSE_KPH = 4.5  # walking, when a full OSM extract reaches the village
 # Each community and service may join the road network at any of its nearest nodes.
 SNAP_CANDIDATES = 16
