@@ -91,6 +91,46 @@ SURFACE_SPEED_FACTOR: Mapping[str, float] = MappingProxyType(
         "sand": 0.4,
     }
 )
+# Multiplier on the class speed by the project's `terrain` way tag (plain, hill, mountain,
+# high_mountain), written by tools/author_trunk_network.py on the authored default network
+# from the corridor facts (pass heights, gorges, SOURCE.md's plains/hills/mountain detour
+# classes); a way without the tag (every real OSM extract) keeps the class speed. Speed of a
+# (class, terrain) pair = HIGHWAY_SPEED_KPH[class] × this: trunk 65 / 58.5 / 58.5 / 52 km/h,
+# primary 55 / 49.5 / 49.5 / 44. Calibrated on all of
+# ../shared/data/tj_road_corridors/published_trip_times.csv together (bench/validation.py
+# prints the fit and its --grid the search): the rebuilt M34 climbs to two ~2,700 m tunnels
+# yet takes 4.5–5 h for 330 km by car (khabarasia 2024) and Dushanbe–Rasht 3–4 h (ADB, Lonely
+# Planet), so on a good paved road hills and mountain valleys cost ~10 % and the high-pass
+# approaches ~20 % (the four pairs cannot tell hill from mountain apart); what makes the Pamir
+# roads slow is their condition (`smoothness` below).
+TERRAIN_SPEED_FACTOR: Mapping[str, float] = MappingProxyType(
+    {
+        "plain": 1.0,
+        "hill": 0.9,
+        "mountain": 0.9,
+        "high_mountain": 0.8,
+    }
+)
+# Multiplier by OSM `smoothness`; a way drives like its worst condition, so the factor used
+# is min(surface factor, smoothness factor). The authored network tags `smoothness=bad` where
+# the corridor facts call a road degraded, poor or poorly maintained (Kulob–Qalaikhumb–Khorugh
+# along the Panj: "narrow, rockfall, flooded fords", "degraded/gravel stretches"; the Tavildara
+# road: "unpaved, poorly maintained"): the Panj road at 65 × 0.8 × 0.5 = 26 km/h. With it,
+# Dushanbe–Qalaikhumb comes out ≈ 9 h
+# (travellers: 8 h by car, 9–12 h by shared 4WD), where open models are typically 15–50 % too
+# fast (MAP friction surface: median 16.9 % shorter than Google over 47,812 journeys, Nelson 2019).
+SMOOTHNESS_SPEED_FACTOR: Mapping[str, float] = MappingProxyType(
+    {
+        "excellent": 1.0,
+        "good": 1.0,
+        "intermediate": 0.85,
+        "bad": 0.5,
+        "very_bad": 0.4,
+        "horrible": 0.3,
+        "very_horrible": 0.2,
+        "impassable": 0.1,
+    }
+)
 TUNNEL_SPEED_KPH = 40.0  # long, dark, badly ventilated mountain tunnels (Anzob, Shahriston)
 
 # Winter (≈ Nov/Dec–May): edges tagged `seasonal:winter=closed` (high passes) are removed;
@@ -99,7 +139,12 @@ WINTER_AVALANCHE_SPEED_FACTOR = 0.75
 
 # --- off-network access (community -> road, road -> service) ------------------------
 ACCESS_DETOUR_FACTOR = 1.4  # straight line × this = local road/path distance
-ACCESS_SPEED_SPARSE_KPH = 30.0  # driving on local roads missing from a sparse trunk network
+# Driving on the local roads a sparse trunk network lacks: one value for every community (the
+# engine does not know which villages lie in mountain districts), set for the valley tracks of
+# the mountain districts that make up most of the country: 20 km/h, the network's own speed for
+# an unpaved local road in the mountains (tertiary 35 × mountain 0.9 × gravel 0.65 ≈ 20.5).
+# It was 30 km/h; lowland villages on paved local roads are therefore estimated on the slow side.
+ACCESS_SPEED_SPARSE_KPH = 20.0
 ACCESS_SPEED_DENSE_KPH = 4.5  # walking, when a full OSM extract reaches the village
 # Each community and service may join the road network at any of its nearest nodes.
 SNAP_CANDIDATES = 16
@@ -235,6 +280,12 @@ class Settings:
     surface_speed_factor: Mapping[str, float] = field(
         default_factory=lambda: dict(SURFACE_SPEED_FACTOR)
     )
+    terrain_speed_factor: Mapping[str, float] = field(
+        default_factory=lambda: dict(TERRAIN_SPEED_FACTOR)
+    )
+    smoothness_speed_factor: Mapping[str, float] = field(
+        default_factory=lambda: dict(SMOOTHNESS_SPEED_FACTOR)
+    )
     tunnel_speed_kph: float = TUNNEL_SPEED_KPH
     winter_avalanche_speed_factor: float = WINTER_AVALANCHE_SPEED_FACTOR
     access_detour_factor: float = ACCESS_DETOUR_FACTOR
@@ -276,7 +327,7 @@ COOKIE_SECRET_VARIABLE = "COVERAGE_COOKIE_SECRET"
 _POSITIVE = ("default_speed_kph", "tunnel_speed_kph", "winter_avalanche_speed_factor", "access_detour_factor",
              "access_speed_sparse_kph", "access_speed_dense_kph", "default_threshold_min")
 _COUNTS = {"sparse_network_max_nodes": 0, "snap_candidates": 1}  # field → smallest allowed
-_TABLES = ("highway_speed_kph", "surface_speed_factor")
+_TABLES = ("highway_speed_kph", "surface_speed_factor", "terrain_speed_factor", "smoothness_speed_factor")
 # (A missing mirror is reported by the data step that needs it: scripts set
 # COVERAGE_MIRROR whether or not the folder is there.)
 _FOLDERS = ("data_dir", "mirror_dir")  # a folder, or not there yet
@@ -306,8 +357,9 @@ def load_settings(
     ----------
     path
         The TOML file; default :func:`settings_file`. It holds top-level keys named like
-        :class:`Settings` fields; the tables ``[highway_speed_kph]`` and
-        ``[surface_speed_factor]`` update (not replace) the defaults, so ``trunk = 70``
+        :class:`Settings` fields; the tables ``[highway_speed_kph]``,
+        ``[surface_speed_factor]``, ``[terrain_speed_factor]`` and
+        ``[smoothness_speed_factor]`` update (not replace) the defaults, so ``trunk = 70``
         alone changes one class. Relative paths in it are taken from its folder.
     env
         The environment (default ``os.environ``); the variables are :data:`ENV_VARIABLES`,

@@ -25,8 +25,14 @@ and are marked as such wherever they appear:
   village figures are estimates. See *docs/POPULATION_METHOD.md*.
 * **Travel times.** The default road network is the project's own **approximate** trunk-road network of
   Tajikistan (about 50 road segments between district centres, with published lengths where known and
-  estimated lengths elsewhere). Villages reach it over local roads at an assumed speed. Real times can be
-  longer, especially in winter and on mountain roads.
+  estimated lengths elsewhere). Each road's speed depends on its class, its terrain (plain, hill, mountain,
+  high mountain) and its condition (gravel, or a road the sources call degraded or poor), checked against
+  published trip times: Dushanbe–Khujand about 5 h 44 min (published 4.5–6 h), Dushanbe–Qalaikhumb about
+  9 h (published 8–12 h). These road times are **estimates**.
+* **Getting from a village to the road.** Villages reach the road network over local roads at an assumed
+  **20 km/h**, the speed of an unpaved valley track in the mountains (most of the country), on
+  straight-line distance × 1.4. This is an **estimate**; villages in the lowlands on paved roads may be
+  somewhat quicker. Real times can be longer, especially in winter and on mountain roads.
 """))
 
 rows = [

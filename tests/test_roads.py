@@ -69,6 +69,20 @@ def test_winter_drops_tavildara_and_slows_m34(summer, winter):
     assert w["travel_min"] > s["travel_min"]
 
 
+def test_every_authored_way_has_a_terrain_and_the_pamir_roads_are_slow(summer):
+    terrains = set()  # osmnx gives a list where a simplified edge joins several ways
+    for _u, _v, d in summer.edges(data=True):
+        value = d.get("terrain")
+        terrains |= set(value) if isinstance(value, list) else {value}
+    assert terrains == set(config.TERRAIN_SPEED_FACTOR)  # every way tagged, every class used
+    (panj,) = _edges_named(summer, "Shŭrobod", "Qalaikhumb")
+    (fergana,) = _edges_named(summer, "Ghafurov", "Konibodom")
+    assert panj["terrain"] == "high_mountain" and panj["smoothness"] == "bad"
+    assert fergana["terrain"] == "plain" and "smoothness" not in fergana
+    panj_kph = panj["length"] / 1000 / (panj["travel_min"] / 60)
+    assert panj_kph < 30 < fergana["length"] / 1000 / (fergana["travel_min"] / 60)
+
+
 ONEWAY_OSM = """<?xml version='1.0' encoding='UTF-8'?>
 <osm version="0.6" generator="test">
   <node id="1" lat="38.5600" lon="68.7800"><tag k="name" v="West"/></node>
@@ -189,6 +203,17 @@ def test_season_is_validated():
         ({"highway": "primary", "seasonal:winter": "closed"}, "winter", None),
         ({"highway": "primary", "access:conditional": "no @ (Dec-Apr)"}, "winter", None),
         ({"highway": "weird"}, "summer", SETTINGS.default_speed_kph),
+        ({"highway": "trunk", "terrain": "plain"}, "summer", 65.0),
+        ({"highway": "trunk", "terrain": "high_mountain"}, "summer", 65.0 * 0.8),
+        ({"highway": "primary", "terrain": ["hill", "mountain"]}, "summer", 55.0 * 0.9),
+        ({"highway": "trunk", "terrain": "moon"}, "summer", 65.0),  # unknown terrain: class speed
+        ({"highway": "trunk", "smoothness": "bad"}, "summer", 65.0 * 0.5),
+        # the worse of surface and smoothness, not both: gravel already drives rough
+        ({"highway": "primary", "surface": "gravel", "smoothness": "bad", "terrain": "mountain"},
+         "summer", 55.0 * 0.9 * 0.5),
+        ({"highway": "trunk", "terrain": "high_mountain", "hazard": "avalanche"}, "winter",
+         65.0 * 0.8 * 0.75),
+        ({"highway": "trunk", "terrain": "high_mountain", "tunnel": "yes"}, "summer", 40.0),
     ],
 )
 def test_edge_speed(tags, season, expected):

@@ -50,6 +50,52 @@ def test_dushanbe_khujand_takes_four_and_a_half_to_six_hours(summer):
     assert "Anzob (Istiqlol) tunnel" in r.towns and "Shahriston tunnel" in r.towns
 
 
+def published_trips() -> list[tuple[str, str, float, float]]:
+    """The published summer trip times (hours) the default network is checked against."""
+    mirror = config.mirror_dir()
+    table = mirror / "tj_road_corridors" / "published_trip_times.csv" if mirror else None
+    if table is None or not table.exists():
+        pytest.fail("published_trip_times.csv missing: set COVERAGE_MIRROR to the data mirror")
+    import pandas as pd
+
+    trips = pd.read_csv(table)
+    return list(trips[["from_place", "to_place", "low_h", "high_h"]].itertuples(index=False, name=None))
+
+
+def test_every_published_trip_falls_inside_its_range(summer):
+    trips = published_trips()
+    assert {(a, b) for a, b, _lo, _hi in trips} >= {("Dushanbe", "Khujand"), ("Dushanbe", "Qalaikhumb")}
+    outside = []
+    for origin, destination, low_h, high_h in trips:
+        minutes = travel.route(summer, origin, destination).minutes
+        if not low_h * 60 <= minutes <= high_h * 60:
+            outside.append((origin, destination, round(minutes), low_h, high_h))
+    assert not outside
+
+
+def test_dushanbe_qalaikhumb_is_a_mountain_trip_in_both_seasons(summer, winter):
+    # Was 5 h 46 min when the Panj road drove like the plains; travellers: 8 h by car,
+    # 9-12 h by shared 4WD. In winter the Khaburabot pass is closed: via Kulob, slower.
+    summer_trip = travel.route(summer, "Dushanbe", "Qalaikhumb")
+    winter_trip = travel.route(winter, "Dushanbe", "Qalaikhumb")
+    assert 8 * 60 <= summer_trip.minutes <= 12 * 60
+    assert "Kŭlob" in winter_trip.towns and "Tavildara" not in winter_trip.towns
+    assert winter_trip.minutes > summer_trip.minutes
+    kulob_leg = travel.route(summer, "Kulob", "Qalaikhumb")
+    assert kulob_leg.minutes / 60 > kulob_leg.km / 35  # slower than 35 km/h on average
+
+
+def test_terrain_factors_are_overridable_in_coverage_toml(tmp_path, cache, summer):
+    toml = tmp_path / "coverage.toml"
+    toml.write_text("[terrain_speed_factor]\nhigh_mountain = 1.0\n"
+                    "[smoothness_speed_factor]\nbad = 1.0\n", encoding="utf-8")
+    flat = load_settings(path=toml, env={})
+    assert flat.terrain_speed_factor["mountain"] == config.TERRAIN_SPEED_FACTOR["mountain"]
+    net = roads.load_network(config.DEFAULT_NETWORK, "summer", flat, cache_dir=cache)
+    assert travel.route(net, "Kulob", "Qalaikhumb").minutes < travel.route(
+        summer, "Kulob", "Qalaikhumb").minutes - 60
+
+
 def test_winter_is_slower_on_m34(summer, winter):
     assert travel.route(winter, "Khujand", "Dushanbe").minutes > travel.route(
         summer, "Khujand", "Dushanbe").minutes

@@ -6,7 +6,8 @@ Reads ``tj_road_corridors/corridors.csv`` (53 hand-authored segments between 51 
 - one node per distinct place (``name``, ``place=town``, ``geonameid`` when known; the four
   tunnel nodes carry ``tunnel=yes`` instead of ``place``);
 - one two-way way per segment, tagged ``highway`` (the corridor's road class), ``surface``,
-  ``ref``, ``name`` ("<from> – <to>"), ``length`` (metres: published length, else the estimate),
+  ``terrain`` (project tag: plain / hill / mountain / high_mountain, from :data:`TERRAIN`),
+  ``smoothness=bad`` where the facts call the road degraded or poor, ``ref``, ``name`` ("<from> – <to>"), ``length`` (metres: published length, else the estimate),
   ``hazard=avalanche`` / ``seasonal:winter=closed`` from ``winter_risk``;
 - one ``tunnel=yes`` way per tunnel node (its published length, centred on the tunnel node),
   cut out of the two mainline segments it sits between, so tunnels get their own slow speed
@@ -43,6 +44,75 @@ TUNNEL_LENGTH_M: dict[str, float] = {
     "Khatlon (Chormaghzak) tunnel": 4430.0,
     "Ozodi (Shar-Shar) tunnel": 2223.0,
 }
+# Terrain of each corridor segment (project tag `terrain`, read by coverage.engine.road_rules
+# through Settings.terrain_speed_factor), with the corridor fact behind it. corridors.csv has no
+# terrain column: the classes come from its notes and SOURCE.md (pass heights, gorges, and the
+# plains / hills / mountain detour class SOURCE.md used for each guessed length).
+#   plain          valley floor or lowland (Fergana valley, Vakhsh and Kulob lowlands)
+#   hill           foothills, low ridges, broad river valleys
+#   mountain       a road climbing to or descending from a pass, or in a narrow gorge
+#   high_mountain  the approaches to the high passes/tunnels (about 2,700–3,400 m) and the
+#                  narrow Panj-gorge road along the Afghan border
+TERRAIN: dict[tuple[str, str], tuple[str, str]] = {
+    ("Dushanbe", "Varzob"): ("hill", "lower Varzob valley, 800-1,300 m"),
+    ("Varzob", "Anzob (Istiqlol) tunnel"): ("high_mountain", "Varzob gorge climb to the tunnel at ~2,700 m; avalanche km 62-73"),
+    ("Anzob (Istiqlol) tunnel", "Ayní"): ("mountain", "descent via the Yagnob/Fan gorge to the Zeravshan"),
+    ("Ayní", "Shahriston tunnel"): ("high_mountain", "serpentine climb to the tunnel below the 3,378 m pass"),
+    ("Shahriston tunnel", "Shahriston"): ("mountain", "gentler northern descent"),
+    ("Shahriston", "Istaravshan"): ("hill", "foothills into the Fergana valley rim"),
+    ("Istaravshan", "Khujand"): ("plain", "Fergana valley"),
+    ("Ayní", "Panjakent"): ("hill", "Zeravshan valley floor, road rebuilt 2012-15"),
+    ("Khujand", "Buston"): ("plain", "Fergana valley"),
+    ("Buston", "Ghafurov"): ("plain", "Fergana valley"),
+    ("Ghafurov", "Konibodom"): ("plain", "Fergana valley"),
+    ("Konibodom", "Isfara"): ("plain", "Fergana valley"),
+    ("Khujand", "Shaydon"): ("hill", "SOURCE.md length uses the hills detour factor"),
+    ("Khujand", "Nov"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Nov", "Zafarobod"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Khujand", "Bŭston"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Dushanbe", "Vahdat"): ("plain", "Hisor valley, multi-lane"),
+    ("Vahdat", "Khatlon (Chormaghzak) tunnel"): ("mountain", "climb to the Chormaghzak ridge tunnel"),
+    ("Khatlon (Chormaghzak) tunnel", "Ozodi (Shar-Shar) tunnel"): ("mountain", "between the Chormaghzak and Shar-Shar ridges"),
+    ("Ozodi (Shar-Shar) tunnel", "Danghara"): ("hill", "descent into the Danghara valley"),
+    ("Danghara", "Kŭlob"): ("hill", "rolling loess hills to the Kulob lowland"),
+    ("Ozodi (Shar-Shar) tunnel", "Norak"): ("hill", "SOURCE.md length uses the hills detour factor"),
+    ("Dushanbe", "Somoniyon"): ("plain", "Hisor valley, 4-lane"),
+    ("Somoniyon", "Obikiik"): ("hill", "crosses a low ridge (corridors.csv note)"),
+    ("Obikiik", "Bokhtar"): ("plain", "Vakhsh valley"),
+    ("Bokhtar", "Levakant"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Levakant", "Danghara"): ("hill", "SOURCE.md length uses the hills detour factor"),
+    ("Bokhtar", "Kolkhozobod"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Kolkhozobod", "Dŭstí"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Dŭstí", "Panji Poyon"): ("plain", "Panj lowland"),
+    ("Bokhtar", "Vakhsh"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Vakhsh", "Panj"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Kolkhozobod", "Qubodiyon"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Qubodiyon", "Shahritus"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Shahritus", "Ayvaj"): ("plain", "Kofarnihon lowland to the Uzbek border"),
+    ("Kŭlob", "Moskva"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Moskva", "Farkhor"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Farkhor", "Panj"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Kŭlob", "Mŭ’minobod"): ("hill", "SOURCE.md length uses the hills detour factor"),
+    ("Mŭ’minobod", "Khovaling"): ("mountain", "SOURCE.md length uses the mountain detour factor"),
+    ("Khovaling", "Baljuvon"): ("mountain", "SOURCE.md length uses the mountain detour factor"),
+    ("Baljuvon", "Sarikhosor"): ("mountain", "mountain road, 1960s-built (corridors.csv note)"),
+    ("Kŭlob", "Sovet"): ("hill", "SOURCE.md length uses the hills detour factor"),
+    ("Kŭlob", "Hulbuk"): ("plain", "SOURCE.md length uses the plains detour factor"),
+    ("Kŭlob", "Shŭrobod"): ("mountain", "climbs to the Shurobod pass (1,600 m)"),
+    ("Shŭrobod", "Qalaikhumb"): ("high_mountain", "down to the Panj, then ~120 km of narrow border gorge: rockfall, fords"),
+    ("Qalaikhumb", "Khorugh"): ("high_mountain", "Panj gorge; worst part Qalaikhumb-Vanj"),
+    ("Vahdat", "Fayzobod"): ("hill", "Kofarnihon valley"),
+    ("Fayzobod", "Obigarm"): ("hill", "Kofarnihon/Obigarm valley, paved"),
+    ("Obigarm", "Darband"): ("mountain", "new road with two tunnels through the Kabudjar landslide zone"),
+    ("Darband", "Rasht"): ("hill", "SOURCE.md length uses the hills detour factor; Rasht valley"),
+    ("Darband", "Tavildara"): ("mountain", "Obikhingou valley"),
+    ("Tavildara", "Qalaikhumb"): ("high_mountain", "over the Khaburabot pass, ~3,250 m"),
+}
+TERRAIN_ORDER = ("plain", "hill", "mountain", "high_mountain")
+# Words in corridors.csv `surface` or `note` that mean the road is in bad condition
+# (OSM `smoothness=bad`): "paved (with degraded/gravel stretches)", "paved (poor, being
+# rebuilt)", "unpaved, poorly maintained".
+BAD_CONDITION_WORDS = ("degraded", "poor")
 # Rank used to pick the mainline (the two best-class segments) through a tunnel node.
 CLASS_RANK = {"motorway": 0, "trunk": 1, "primary": 2, "secondary": 3, "tertiary": 4}
 EARTH_RADIUS_M = 6_371_009.0  # same mean radius osmnx uses for great-circle lengths
@@ -98,6 +168,8 @@ class Segment:
     winter_risk: str
     confidence: str
     published: bool
+    terrain: str
+    smoothness: str | None
 
 
 @dataclass
@@ -149,6 +221,10 @@ def read_corridors(path: Path) -> tuple[dict[str, Place], list[Segment]]:
             length_km = published if published is not None else _float(row["length_km_est"])
             if length_km is None or length_km <= 0:
                 raise ValueError(f"{path}: row {row_no + 2} has no usable length")
+            a, b = row["from_place"].strip(), row["to_place"].strip()
+            if (a, b) not in TERRAIN:
+                raise ValueError(f"{path}: row {row_no + 2} ({a} – {b}) has no terrain in TERRAIN")
+            condition = f"{row['surface']} {row['note']}".lower()
             segments.append(
                 Segment(
                     row=row_no,
@@ -161,6 +237,8 @@ def read_corridors(path: Path) -> tuple[dict[str, Place], list[Segment]]:
                     winter_risk=row["winter_risk"].strip().lower() or "none",
                     confidence=row["confidence"].strip().lower(),
                     published=published is not None,
+                    terrain=TERRAIN[(a, b)][0],
+                    smoothness="bad" if any(w in condition for w in BAD_CONDITION_WORDS) else None,
                 )
             )
     missing = set(TUNNEL_LENGTH_M) - set(places)
@@ -300,6 +378,9 @@ def build_tunnels(
         }
         if main[0].surface:
             tags["surface"] = main[0].surface
+        # The bore lies under the worse terrain of its two approaches (its speed is the
+        # tunnel speed anyway, see Settings.tunnel_speed_kph).
+        tags["terrain"] = max((s.terrain for s in main), key=TERRAIN_ORDER.index)
         refs = {s.ref for s in main if s.ref}
         if len(refs) == 1:
             tags["ref"] = refs.pop()
@@ -315,6 +396,9 @@ def segment_tags(seg: Segment, length_m: float) -> dict[str, str]:
         tags["surface"] = seg.surface
     if seg.ref:
         tags["ref"] = seg.ref
+    tags["terrain"] = seg.terrain
+    if seg.smoothness:
+        tags["smoothness"] = seg.smoothness
     if seg.winter_risk == "avalanche_risk":
         tags["hazard"] = "avalanche"
     elif seg.winter_risk == "pass_closure_risk":

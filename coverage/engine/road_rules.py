@@ -24,7 +24,7 @@ ONEWAY_VALUES = frozenset({"yes", "true", "1", "-1", "reverse", "T", "F"})
 REVERSED_VALUES = frozenset({"-1", "reverse", "T"})
 # Way tags the speed and access rules read (their combination decides a way's minutes/km).
 RULE_TAGS: tuple[str, ...] = (
-    "highway", "surface", "tunnel", "maxspeed", "hazard", "seasonal:winter", "winter_road",
+    "highway", "surface", "smoothness", "terrain", "tunnel", "maxspeed", "hazard", "seasonal:winter", "winter_road",
     "access:conditional", "motor_vehicle:conditional", "area", "access", "motor_vehicle", "motorcar",
 )
 
@@ -103,17 +103,31 @@ def closed_in_winter(data: Mapping[str, Any]) -> bool:
 
 
 def edge_speed_kph(data: Mapping[str, Any], settings: Settings, season: str) -> float | None:
-    """Driving speed on one edge in km/h, or None when the edge is closed in ``season``."""
+    """Driving speed on one edge in km/h, or None when the edge is closed in ``season``.
+
+    class speed (``highway``) × terrain factor (project tag ``terrain``) × the worse of the
+    ``surface`` and ``smoothness`` factors; tunnels at most ``tunnel_speed_kph``; a numeric
+    ``maxspeed`` caps it; in winter ``hazard=avalanche`` multiplies it by
+    ``winter_avalanche_speed_factor`` and closed passes give None.
+    """
     if season == "winter" and closed_in_winter(data):
         return None
     if season == "summer" and "yes" in _values(data.get("winter_road")):
         return None  # ice/snow roads exist only in winter
     cls = highway_class(data.get("highway"), settings.highway_speed_kph)
     speed = settings.highway_speed_kph.get(cls, settings.default_speed_kph)
+    terrain = [settings.terrain_speed_factor[t] for t in _values(data.get("terrain"))
+               if t in settings.terrain_speed_factor]
+    if terrain:
+        speed *= min(terrain)  # a simplified edge over several terrains drives like its worst
     factors = [settings.surface_speed_factor[s] for s in _values(data.get("surface"))
                if s in settings.surface_speed_factor]
+    factors += [settings.smoothness_speed_factor[s] for s in _values(data.get("smoothness"))
+                if s in settings.smoothness_speed_factor]
     if factors:
-        speed *= min(factors)  # a mixed-surface simplified edge drives like its worst part
+        # A road drives like its worst condition (surface or smoothness) and its worst part
+        # when a simplified edge mixes several.
+        speed *= min(factors)
     if TUNNEL_VALUES & set(_values(data.get("tunnel"))):
         # Tunnels are slow, but a tunnel on a residential street is no faster than the street.
         speed = min(speed, settings.tunnel_speed_kph)

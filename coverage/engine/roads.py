@@ -63,14 +63,15 @@ from coverage.progress import Progress, reporter
 
 # OSM way tags copied onto graph edges (osmnx drops every tag not listed).
 USEFUL_TAGS_WAY: tuple[str, ...] = (
-    "highway", "surface", "tunnel", "ref", "name", "maxspeed", "oneway", "junction", "access",
+    "highway", "surface", "smoothness", "terrain", "tunnel", "ref", "name", "maxspeed", "oneway", "junction", "access",
     "motor_vehicle", "motorcar", "area", "service", "bridge", "hazard", "seasonal:winter",
     "winter_road", "access:conditional", "motor_vehicle:conditional",
 )
 # OSM node tags copied onto graph nodes; a node with `name` is never simplified away.
 USEFUL_TAGS_NODE: tuple[str, ...] = ("name", "place", "geonameid", "highway", "ref", "tunnel")
 # Bump when the build below changes, so disk caches built by older code are not reused.
-CACHE_FORMAT = 2  # 2: pyosmium/numpy builder, per-edge way ids and names, missing-node count
+# 2: pyosmium/numpy builder, per-edge way ids and names, missing-node count; 3: terrain, smoothness
+CACHE_FORMAT = 3
 _MEMORY_CACHE_SIZE = 8
 
 _TO_METRIC = Transformer.from_crs(config.CRS_STORE, config.CRS_METRIC, always_xy=True)
@@ -453,7 +454,8 @@ def edge_arrays_to_csr(
 # --- caching --------------------------------------------------------------------------
 
 _NETWORK_FIELDS = (
-    "highway_speed_kph", "default_speed_kph", "surface_speed_factor", "tunnel_speed_kph",
+    "highway_speed_kph", "default_speed_kph", "surface_speed_factor", "terrain_speed_factor",
+    "smoothness_speed_factor", "tunnel_speed_kph",
     "winter_avalanche_speed_factor", "sparse_network_max_nodes",
 )
 _memory: OrderedDict[tuple[Any, ...], RoutingNetwork] = OrderedDict()
