@@ -23,6 +23,7 @@ def overview_map() -> None:
     result = sidebar.current_analysis(choice)
     if result is None:
         st.stop()
+    districts = loaders.inputs().districts
 
     totals = result.totals.set_index("region").loc["All"]
     phrase = texts.type_phrase(result.service_types)
@@ -54,26 +55,72 @@ def overview_map() -> None:
         choice.threshold_min, result.service_types,
     )
     clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=loaders.display_districts(),
-                                               settings=loaders.settings(), approximate_roads=approximate_roads),
+                                     settings=loaders.settings(), approximate_roads=approximate_roads),
                         feature_group_to_add=layers,
                         layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
-                        returned_objects=["last_active_drawing"], key="overview_map")
+                        returned_objects=["last_active_drawing"], key=MAP_KEY)
+    _map_clicked(clicked)
+    district_picker(districts)
+    district_figures(result, choice)
+    sidebar.mirror_in_url()
 
+
+MAP_KEY = "overview_map"
+PICKER_KEY = "district_picker"
+LAST_CLICK_KEY = "overview_map_last_click"
+
+
+def _map_clicked(clicked: dict | None) -> None:
+    """A new click on a district of the map puts that district in view (picker and
+    figures). The map keeps returning its last click, so only a change counts."""
     feature = (clicked or {}).get("last_active_drawing") or {}
-    props = feature.get("properties") or {}
-    if props.get("district_id"):
-        row = result.districts[result.districts["district_id"] == props["district_id"]]
-        if len(row):
-            d = row.iloc[0]
-            st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
-            c1, c2, c3, c4 = st.columns(4)
-            c1.metric(_("Population (census 2020)"), texts.fmt_people(d["population"]))
-            c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), texts.fmt_people(d["population_within"]))
-            c3.metric(_("Beyond"), texts.fmt_people(d["population_beyond"]))
-            c4.metric(_("Farthest community"), f"{d['worst_community']}", texts.fmt_minutes(d["worst_minutes"]),
-                      delta_color="off")
-    else:
-        st.caption(_("Click a district on the map to see its figures."))
+    district_id = (feature.get("properties") or {}).get("district_id")
+    if district_id and district_id != st.session_state.get(LAST_CLICK_KEY):
+        st.session_state[LAST_CLICK_KEY] = district_id
+        st.session_state[sidebar.DISTRICT_KEY] = district_id
+        st.session_state[PICKER_KEY] = district_id
+
+
+def _district_picked() -> None:
+    st.session_state[sidebar.DISTRICT_KEY] = st.session_state.get(PICKER_KEY)
+
+
+def district_picker(districts) -> None:
+    """A searchable list of districts (today's name and older spellings); the district
+    picked is the one a click on the map shows."""
+    names = districts.set_index("district_id")
+    options = sorted(names.index, key=lambda i: names.loc[i, "district"])
+
+    def label(district_id: str) -> str:
+        row = names.loc[district_id]
+        aliases = [a for a in str(row["district_aliases"]).split(";") if a.strip()]
+        return f"{row['district']} ({row['region']})" + (" — " + ", ".join(aliases) if aliases else "")
+
+    if PICKER_KEY not in st.session_state:  # the page was left and opened again: the district in view
+        st.session_state[PICKER_KEY] = st.session_state.get(sidebar.DISTRICT_KEY)
+    st.selectbox(_("District"), options, key=PICKER_KEY, format_func=label, index=None,
+                 placeholder=_("Type a district name (today's or an older spelling)…"),
+                 on_change=_district_picked, help=_("Or click a district on the map."))
+
+
+def district_figures(result, choice) -> None:
+    """The figures of the district in view (picked or clicked), below the map."""
+    district_id = st.session_state.get(sidebar.DISTRICT_KEY)
+    row = result.districts[result.districts["district_id"] == district_id] if district_id else result.districts.iloc[:0]
+    if not len(row):
+        if district_id:
+            st.caption(_("The district in view is outside the regions chosen in the sidebar."))
+        else:
+            st.caption(_("Click a district on the map or pick one above to see its figures."))
+        return
+    d = row.iloc[0]
+    st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
+    c1, c2, c3, c4 = st.columns(4)
+    c1.metric(_("Population (census 2020)"), texts.fmt_people(d["population"]))
+    c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), texts.fmt_people(d["population_within"]))
+    c3.metric(_("Beyond"), texts.fmt_people(d["population_beyond"]))
+    c4.metric(_("Farthest community"), f"{d['worst_community']}", texts.fmt_minutes(d["worst_minutes"]),
+              delta_color="off")
 
 
 # No icons in the navigation: Streamlit fetches Material icons from Google's servers,
@@ -85,4 +132,6 @@ PAGES = [
     st.Page("pages/3_About_the_data.py", title=_("About the data")),
     st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
 ]
-run_page(st.navigation(PAGES))
+# The shared sidebar is drawn here, before the page runs, so its widgets are the same on
+# every page: a choice follows the user from page to page (and lives in the URL).
+run_page(st.navigation(PAGES), before=sidebar.draw_sidebar)

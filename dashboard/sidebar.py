@@ -1,15 +1,34 @@
-"""The sidebar every page shares (types, threshold, season, regions) and the analysis it asks for."""
+"""The sidebar every page shares (types, threshold, season, regions), the district in
+view, and the analysis they ask for.
+
+The entrypoint (``app.py``) draws the sidebar once per run, before ``st.navigation``
+runs the page, so its widgets are the same widgets on every page and a choice follows
+the user from page to page (widgets drawn by a page are that page's own and reset when
+the user leaves it). The choices are mirrored in the URL (``st.query_params``): a copied
+link opens the same view. A page run on its own (AppTest) draws the sidebar itself.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+import pandas as pd
 import streamlit as st
 
 from coverage import analysis, config
+from coverage.data import boundaries
 from dashboard.loaders import approximate_roads, inputs, network_path, tiles_default, travel_times
 from dashboard.session import sign_in_box, signed_in_user
 from dashboard.texts import TYPE_LABELS, _
+
+CHOICE_KEY = "shared_sidebar_choice"  # the Choice the entrypoint drew this run
+DISTRICT_KEY = "district_in_view"  # district_id of the district in view (or absent); not a widget key
+_URL_READ_KEY = "shared_sidebar_url_read"
+# URL parameter -> session key. Lists are comma-separated; the district is its name.
+URL_KEYS = {"types": "service_types", "threshold": "threshold", "season": "season", "regions": "regions",
+            "district": DISTRICT_KEY}
+THRESHOLD_RANGE_MIN = (15, 240, 5)  # slider: lowest, highest, step (minutes)
 
 
 @dataclass(frozen=True)
@@ -23,32 +42,130 @@ class Choice:
     tiles: bool
 
 
-def sidebar(default_types: tuple[str, ...] = ("shelter",)) -> Choice:
-    """Service type(s), threshold, season and region filter; the same keys on every
-    page, so a choice follows the user from page to page."""
+def choices_from_url(params: Mapping[str, str], *, service_types: list[str], regions: list[str],
+                     districts: pd.DataFrame) -> dict[str, object]:
+    """The session values a link asks for, each checked against what the page offers:
+    an unknown type, region, season, district or a threshold outside the slider is
+    dropped (the widget's default stands). ``districts``: the districts table
+    (district names or aliases resolve to ``district_id``)."""
+    values: dict[str, object] = {}
+    if params.get("types"):
+        picked = [t for t in params["types"].split(",") if t in service_types]
+        if picked:
+            values["service_types"] = picked
+    if params.get("regions"):
+        picked = [r for r in params["regions"].split(",") if r in regions]
+        if picked:
+            values["regions"] = picked
+    if params.get("season") in config.SEASONS:
+        values["season"] = params["season"]
+    lowest, highest, step = THRESHOLD_RANGE_MIN
+    try:
+        threshold = int(float(params.get("threshold", "")))
+    except ValueError:
+        threshold = None
+    if threshold is not None and lowest <= threshold <= highest and (threshold - lowest) % step == 0:
+        values["threshold"] = threshold
+    if params.get("district"):
+        try:
+            values[DISTRICT_KEY] = str(boundaries.find_district(districts, params["district"])["district_id"])
+        except KeyError:
+            pass
+    return values
+
+
+def url_for(choice: Choice, district: str | None) -> dict[str, str]:
+    """The query parameters that reproduce ``choice`` and the district in view (its name)."""
+    params = {"types": ",".join(choice.service_types), "threshold": f"{choice.threshold_min:g}",
+              "season": choice.season, "regions": ",".join(choice.regions)}
+    if district:
+        params["district"] = district
+    return params
+
+
+def _read_url_once(present: list[str], all_regions: list[str]) -> None:
+    """On a session's first run, put what the URL asks for into the session state."""
+    if st.session_state.get(_URL_READ_KEY):
+        return
+    st.session_state[_URL_READ_KEY] = True
+    wanted = choices_from_url(st.query_params.to_dict(), service_types=present, regions=all_regions,
+                              districts=inputs().districts)
+    for key, value in wanted.items():
+        st.session_state[key] = value
+
+
+def _default(key: str, value: object) -> dict[str, object]:
+    """A widget's default, only when the session state does not already hold its value
+    (Streamlit warns when both are given)."""
+    return {} if key in st.session_state else {"value": value}
+
+
+def draw_sidebar(default_types: tuple[str, ...] = ("shelter",), *, shared: bool = True) -> Choice:
+    """Draw the shared sidebar (service type(s), threshold, season, regions, background
+    map, sign-in) and mirror the choice in the URL. ``shared``: called by the entrypoint
+    (once per run), which keeps the choice for the page (:func:`sidebar`)."""
     data = inputs()
     present = [t for t in config.SERVICE_TYPES if t in set(data.services["type"])]
+    all_regions = sorted(data.communities["region"].dropna().unique())
+    _read_url_once(present, all_regions)
     st.sidebar.header(_("What and where"))
+    types_default = _default("service_types", [t for t in default_types if t in present] or present[:1])
     types = st.sidebar.multiselect(
-        _("Service type(s)"), present, default=[t for t in default_types if t in present] or present[:1],
+        _("Service type(s)"), present, default=types_default.get("value"),
         format_func=lambda t: TYPE_LABELS.get(t, t), key="service_types",
         help=_("With several types, the nearest of any of them counts."),
     )
-    threshold = st.sidebar.slider(_("Threshold (minutes by road)"), 15, 240, int(config.DEFAULT_THRESHOLD_MIN),
-                                  step=5, key="threshold")
+    lowest, highest, step = THRESHOLD_RANGE_MIN
+    threshold = st.sidebar.slider(_("Threshold (minutes by road)"), lowest, highest, step=step, key="threshold",
+                                  **_default("threshold", int(config.DEFAULT_THRESHOLD_MIN)))
     season = st.sidebar.radio(_("Season"), config.SEASONS, key="season", horizontal=True,
                               format_func=lambda s: {"summer": _("Summer"), "winter": _("Winter (passes closed)")}[s])
-    all_regions = sorted(data.communities["region"].dropna().unique())
     focus = [r for r in config.FOCUS_REGIONS if r in all_regions]
-    regions = st.sidebar.multiselect(_("Regions"), all_regions, default=focus, key="regions")
-    tiles = st.sidebar.checkbox(_("Background map (needs internet)"), value=tiles_default(), key="tiles")
+    regions = st.sidebar.multiselect(_("Regions"), all_regions, default=_default("regions", focus).get("value"),
+                                     key="regions")
+    tiles = st.sidebar.checkbox(_("Background map (needs internet)"), key="tiles",
+                                **_default("tiles", tiles_default()))
     st.sidebar.caption(_("Road network: approximate trunk roads (see About the data). "
                          "Rural populations are estimates.") if approximate_roads() else
                        _("Road network: OpenStreetMap extract {name}. Rural populations are estimates.")
                        .format(name=network_path().name))
     with st.sidebar.expander(_("Staff sign-in"), expanded=signed_in_user() is not None):
         sign_in_box(st, key="sidebar_signin")
-    return Choice(tuple(types), float(threshold), season, tuple(regions), tiles)
+    choice = Choice(tuple(types), float(threshold), season, tuple(regions), tiles)
+    if shared:
+        st.session_state[CHOICE_KEY] = choice
+    mirror_in_url(choice)
+    return choice
+
+
+def mirror_in_url(choice: Choice | None = None) -> None:
+    """Write the choice and the district in view into the URL (replacing what was there)."""
+    choice = st.session_state.get(CHOICE_KEY) if choice is None else choice
+    if choice is None:
+        return
+    district_id = st.session_state.get(DISTRICT_KEY)
+    name = None
+    if district_id:
+        rows = inputs().districts.loc[inputs().districts["district_id"] == district_id, "district"]
+        name = str(rows.iloc[0]) if len(rows) else None
+    params = url_for(choice, name)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+
+
+def shared_sidebar_drawn() -> bool:
+    """True when the entrypoint drew the shared sidebar in this session (so a page must
+    not draw another sign-in box in the sidebar)."""
+    return CHOICE_KEY in st.session_state
+
+
+def sidebar(default_types: tuple[str, ...] = ("shelter",)) -> Choice:
+    """The shared sidebar's choice: the one the entrypoint drew this run, or (a page run
+    on its own, never through the entrypoint) the sidebar drawn here."""
+    choice = st.session_state.get(CHOICE_KEY)
+    if choice is not None:
+        return choice
+    return draw_sidebar(default_types, shared=False)
 
 
 def current_analysis(choice: Choice) -> analysis.Analysis | None:

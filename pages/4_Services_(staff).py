@@ -23,7 +23,7 @@ from coverage.errors import CoverageError
 from coverage.registry import auth, edits, store, uploads
 from coverage.views import maps
 from coverage.views.history import history_lines
-from dashboard import loaders, session, texts
+from dashboard import loaders, session, sidebar, texts
 from dashboard.service_form import form_choices, service_form
 
 _ = texts._
@@ -43,8 +43,9 @@ if user is None:
                  "`python -m coverage add-user` (see docs/USERS.md)."))
     st.stop()
 
-with st.sidebar:
-    session.sign_in_box(st, key="sidebar_signin")
+if not sidebar.shared_sidebar_drawn():  # run on its own: the entrypoint's sidebar (with sign-in) is absent
+    with st.sidebar:
+        session.sign_in_box(st, key="sidebar_signin")
 
 registry = loaders.registry()
 data = loaders.inputs()

@@ -117,3 +117,50 @@ def test_clicking_a_district_shows_its_figures(streamlit_server, browser, tmp_pa
         metric.filter(has_text=text).first.wait_for(timeout=30_000)
     page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "district_clicked.png"))
+
+
+def _pick_district(page, typed: str) -> None:
+    """Choose a district in the Map page's picker by keyboard only: Tab into the box,
+    type part of a name, Enter."""
+    box = page.get_by_role("combobox", name="District")
+    box.focus()
+    page.keyboard.type(typed)
+    page.keyboard.press("Enter")
+
+
+def test_choices_follow_across_pages_and_live_in_the_url(streamlit_server, browser, tmp_path):
+    base, _log = streamlit_server
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    _open(page, base + "/")
+    slider = page.get_by_role("slider", name="Threshold (minutes by road)")
+    slider.focus()
+    page.keyboard.press("End")  # 240 min
+    page.wait_for_function("() => document.body.innerText.includes('People within 240 min')", timeout=30_000)
+    wait_idle(page)
+    _pick_district(page, "Kuhistoni")
+    page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
+    wait_idle(page)
+
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Reach", exact=True).click()
+    page.get_by_role("heading", name="Reach by organisation").wait_for(timeout=90_000)
+    wait_idle(page)
+    assert page.get_by_role("slider", name="Threshold (minutes by road)").input_value() == "240"
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="Map", exact=True).click()
+    page.wait_for_selector(METRIC, timeout=90_000)
+    page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
+    wait_idle(page)
+    assert page.get_by_role("slider", name="Threshold (minutes by road)").input_value() == "240"
+    assert "People within 240 min" in page.inner_text("body")
+    url = page.url
+    assert "threshold=240" in url and "district=Kuhistoni" in url, url
+    context.close()
+
+    fresh = browser.new_context(viewport={"width": 1366, "height": 900})  # no session, no cookies
+    other = fresh.new_page()
+    _open(other, url)
+    other.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
+    assert other.get_by_role("slider", name="Threshold (minutes by road)").input_value() == "240"
+    assert "People within 240 min" in other.inner_text("body")
+    other.screenshot(path=str(tmp_path / "from_link.png"))
+    fresh.close()

@@ -140,3 +140,32 @@ def test_a_bad_setting_is_one_message_on_the_page_not_a_traceback(app_env, monke
     errors = [e.value for e in at.error]
     assert len(errors) == 1 and expected in errors[0], errors
     assert "s3cret" not in errors[0]
+
+
+def test_a_link_sets_the_sidebar_and_the_district_in_view(app_env):
+    """The URL's choices (types, threshold, season, regions, district by an older
+    spelling) open the same view; unknown values are dropped, not obeyed."""
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params.update({"types": "shelter,crisis_centre,not_a_type", "threshold": "120", "season": "winter",
+                            "regions": "Sughd,Nowhere", "district": "Jilikul"})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.sidebar.multiselect(key="service_types").value == ["shelter", "crisis_centre"]
+    assert at.sidebar.slider(key="threshold").value == 120
+    assert at.sidebar.radio(key="season").value == "winter"
+    assert at.sidebar.multiselect(key="regions").value == ["Sughd"]
+    # Jilikul is Dusti's older name; Dusti is in Khatlon, outside the regions chosen
+    assert at.selectbox(key="district_picker").value is not None
+    assert any("outside the regions" in c.value for c in at.caption)
+
+
+def test_choices_from_url_drops_what_the_page_does_not_offer(districts):
+    from dashboard.sidebar import choices_from_url
+
+    got = choices_from_url({"types": "x", "threshold": "17", "season": "spring", "regions": "", "district": "Nowhere"},
+                           service_types=["shelter"], regions=["Sughd"], districts=districts)
+    assert got == {}
+    got = choices_from_url({"threshold": "90", "district": "DUSTI"}, service_types=["shelter"], regions=["Sughd"],
+                           districts=districts)
+    dusti = districts.loc[districts["district"] == "Dusti", "district_id"].iloc[0]
+    assert got == {"threshold": 90, "district_in_view": dusti}
