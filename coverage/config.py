@@ -217,6 +217,7 @@ LOCKOUT_MINUTES = 15  # … for this long (counted from the last failure)
 MIN_PASSWORD_LENGTH = 10
 SESSION_HOURS = 12  # lifetime of a signed session token (cookie)
 MIN_COOKIE_SECRET_CHARS = 32
+COOKIE_SECRET_FILE_NAME = "cookie_secret"  # generated on first run beside the users file (Settings.cookie_secret_file)
 ORG_KEY_PATTERN = r"^[a-z0-9][a-z0-9_\-]{0,63}$"  # organisation keys: owner_org, users' organisation
 USERNAME_PATTERN = r"^[a-z0-9][a-z0-9_.\-]{1,63}$"
 
@@ -304,6 +305,12 @@ class Settings:
     users_file: Path = USERS_FILE
     map_tiles_url: str | None = MAP_TILES_URL
     leaflet_url: str = LEAFLET_URL
+
+    @property
+    def cookie_secret_file(self) -> Path:
+        """Where a generated session-signing secret is kept when ``COVERAGE_COOKIE_SECRET``
+        is unset: beside the users file, in the git-ignored private folder (mode 0600)."""
+        return Path(self.users_file).parent / COOKIE_SECRET_FILE_NAME
 
 
 # Environment variable → Settings field. COVERAGE_SETTINGS names the TOML file and

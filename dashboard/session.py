@@ -43,10 +43,10 @@ SESSION_TOKEN_KEY = "coverage_session_token"
 def sign_in_problem() -> str | None:
     """Why sign-in is disabled on this server, or None when it works."""
     try:
-        auth.cookie_secret()
-    except auth.AuthConfigError:
-        return _("Staff sign-in is disabled on this server: COVERAGE_COOKIE_SECRET is not set "
-                 "(see docs/USERS.md). The public map and figures work as usual.")
+        auth.cookie_secret(settings=settings())
+    except auth.AuthConfigError as err:
+        return _("Staff sign-in is disabled on this server: {why} (see docs/USERS.md). "
+                 "The public map and figures work as usual.").format(why=err)
     return None
 
 
@@ -57,7 +57,7 @@ def signed_in_user() -> auth.User | None:
     if not token:
         return None
     try:
-        username = auth.read_token(token, auth.cookie_secret())
+        username = auth.read_token(token, auth.cookie_secret(settings=settings()))
         user = auth.get_user(auth.users_file(settings=settings()), username) if username else None
     except auth.AuthError:
         user = None
@@ -81,7 +81,7 @@ def attempt_sign_in(username: str, password: str) -> tuple[auth.User | None, str
     except auth.AuthError:
         return None, _("Sign-in is not possible: the users file cannot be read. Tell your administrator.")
     if user is not None:
-        st.session_state[SESSION_TOKEN_KEY] = auth.issue_token(user, auth.cookie_secret())
+        st.session_state[SESSION_TOKEN_KEY] = auth.issue_token(user, auth.cookie_secret(settings=settings()))
         return user, ""
     until = lockouts.locked_until(username)
     if until is not None:

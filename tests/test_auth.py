@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
+import stat
 import threading
 import time
 
@@ -179,15 +181,35 @@ def test_default_lockout_file_sits_beside_the_users_file(users):
     assert auth.verify(users, "firuza", PASSWORD, None) is not None
 
 
-def test_cookie_secret_comes_from_the_environment(monkeypatch):
-    monkeypatch.delenv("COVERAGE_COOKIE_SECRET", raising=False)
-    with pytest.raises(AuthConfigError, match="COVERAGE_COOKIE_SECRET is not set"):
-        auth.cookie_secret()
+def test_cookie_secret_from_the_environment_wins(monkeypatch, tmp_path):
+    fresh = dataclasses.replace(config.Settings(), users_file=tmp_path / "private" / "users.yaml")
     monkeypatch.setenv("COVERAGE_COOKIE_SECRET", "short")
     with pytest.raises(AuthConfigError, match="shorter"):
-        auth.cookie_secret()
+        auth.cookie_secret(settings=fresh)
     monkeypatch.setenv("COVERAGE_COOKIE_SECRET", "s" * 40)
-    assert auth.cookie_secret() == "s" * 40
+    assert auth.cookie_secret(settings=fresh) == "s" * 40
+    assert not fresh.cookie_secret_file.exists()  # nothing generated while the variable is set
+
+
+def test_a_fresh_install_generates_its_cookie_secret_once(monkeypatch, tmp_path):
+    monkeypatch.delenv("COVERAGE_COOKIE_SECRET", raising=False)
+    fresh = dataclasses.replace(config.Settings(), users_file=tmp_path / "private" / "users.yaml")
+    secret = auth.cookie_secret(settings=fresh)
+    path = tmp_path / "private" / config.COOKIE_SECRET_FILE_NAME
+    assert fresh.cookie_secret_file == path
+    assert len(secret) >= config.MIN_COOKIE_SECRET_CHARS
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert auth.cookie_secret(settings=fresh) == secret  # kept: tokens survive a restart
+    other = dataclasses.replace(fresh, users_file=tmp_path / "elsewhere" / "users.yaml")
+    assert auth.cookie_secret(settings=other) != secret  # random, one per installation
+    token = auth.issue_token("firuza", secret)
+    assert auth.read_token(token, auth.cookie_secret(settings=fresh)) == "firuza"
+    path.write_text("short\n")
+    with pytest.raises(AuthConfigError, match="delete the file"):
+        auth.cookie_secret(settings=fresh)
+    monkeypatch.setenv("COVERAGE_COOKIE_SECRET", "e" * 40)  # the variable still wins over the file
+    assert auth.cookie_secret(settings=fresh) == "e" * 40
 
 
 def test_session_tokens_are_signed_and_expire():

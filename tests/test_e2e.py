@@ -164,3 +164,30 @@ def test_choices_follow_across_pages_and_live_in_the_url(streamlit_server, brows
     assert "People within 240 min" in other.inner_text("body")
     other.screenshot(path=str(tmp_path / "from_link.png"))
     fresh.close()
+
+
+def test_sign_in_works_on_a_fresh_install_without_a_secret_variable(app_env, browser, tmp_path, monkeypatch):
+    """No COVERAGE_COOKIE_SECRET and an empty private folder with only a users file: the
+    dashboard generates its session secret there on first use and staff can sign in."""
+    from conftest import running_streamlit
+
+    from coverage.registry import auth
+
+    private = tmp_path / "private"
+    monkeypatch.setattr(auth, "BCRYPT_ROUNDS", 4)
+    auth.add_user(private / "users.yaml", "ana.k", "Ana K.", "ghamkhori", "a-long-password-1")
+    env = {**app_env, "COVERAGE_COOKIE_SECRET": "", "COVERAGE_USERS": str(private / "users.yaml"),
+           "COVERAGE_STORE": str(private / "registry.gpkg")}
+    with running_streamlit(env, tmp_path / "streamlit.log") as base:
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        _open(page, base + "/")
+        assert "sign-in is disabled" not in page.inner_text("body")
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_text("Staff sign-in").first.click()
+        sidebar.get_by_role("textbox", name="Username").fill("ana.k")
+        sidebar.get_by_role("textbox", name="Password").fill("a-long-password-1")
+        sidebar.get_by_role("button", name="Sign in").click()
+        sidebar.get_by_text("Signed in as").wait_for(timeout=60_000)
+        page.close()
+    secret_file = private / "cookie_secret"
+    assert secret_file.exists() and (secret_file.stat().st_mode & 0o777) == 0o600

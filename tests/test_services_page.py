@@ -86,8 +86,16 @@ def test_not_signed_in_shows_nothing_of_the_registry(staff_env):
         key="page_signin_password").proto.PASSWORD
 
 
-def test_sign_in_is_disabled_without_a_cookie_secret(staff_env, monkeypatch):
+def test_without_a_cookie_secret_variable_sign_in_uses_a_generated_one(staff_env, monkeypatch, tmp_path):
     monkeypatch.delenv("COVERAGE_COOKIE_SECRET")
+    at = _sign_in(_page())
+    assert "Signed in as **Ana K.**" in rendered_text(at)
+    assert (tmp_path / "cookie_secret").exists()
+
+
+def test_sign_in_is_disabled_when_no_secret_can_be_kept(staff_env, monkeypatch, tmp_path):
+    monkeypatch.delenv("COVERAGE_COOKIE_SECRET")
+    (tmp_path / "cookie_secret").write_text("too short\n")  # a broken file is reported, not replaced
     at = _page()
     assert "sign-in is disabled" in _messages(at)
     assert "COVERAGE_COOKIE_SECRET" in _messages(at)

@@ -25,7 +25,8 @@ few allowed attempts of one) are checked in parallel. An attempt whose process d
 mid-check stays counted as a failure.
 
 A signed-in browser keeps a session token (:func:`issue_token`): the username and an
-expiry, signed with HMAC-SHA256 under the secret in env ``COVERAGE_COOKIE_SECRET``.
+expiry, signed with HMAC-SHA256 under the secret in env ``COVERAGE_COOKIE_SECRET`` or,
+when that is unset, the one generated beside the users file (:func:`cookie_secret`).
 
 Nothing here logs or prints a password, a hash or a coordinate.
 """
@@ -41,6 +42,7 @@ import hmac
 import json
 import os
 import re
+import secrets
 import sqlite3
 import sys
 import tempfile
@@ -386,19 +388,63 @@ def verify(path: str | os.PathLike[str], username: str, password: str,
 # --- session tokens --------------------------------------------------------------------------
 
 
-def cookie_secret() -> str:
-    """The session-signing secret from env ``COVERAGE_COOKIE_SECRET``; raises
-    :class:`AuthConfigError` with how to set it when missing or too short."""
+def cookie_secret(*, settings: config.Settings | None = None) -> str:
+    """The session-signing secret: env ``COVERAGE_COOKIE_SECRET`` when set (it wins),
+    else the secret in ``settings.cookie_secret_file`` (beside the users file), generated
+    there on first use (48 random bytes, file mode 0600, folder 0700), so sign-in works
+    on a fresh install. Raises :class:`AuthConfigError` saying what to do when the
+    variable is too short, or the file is too short or cannot be read or written.
+    ``settings``: default :func:`coverage.config.load_settings`."""
     secret = config.cookie_secret()
-    if len(secret) < config.MIN_COOKIE_SECRET_CHARS:
-        state = "is not set" if not secret else f"is shorter than {config.MIN_COOKIE_SECRET_CHARS} characters"
+    if secret:
+        if len(secret) < config.MIN_COOKIE_SECRET_CHARS:
+            raise AuthConfigError(
+                f"COVERAGE_COOKIE_SECRET is shorter than {config.MIN_COOKIE_SECRET_CHARS} characters; sign-in "
+                "needs a long secret to sign session cookies. Generate one with\n"
+                "  python -c \"import secrets; print(secrets.token_urlsafe(48))\"\n"
+                "and set it in the server's environment (not in the repository), or unset it to let the "
+                "dashboard keep a generated one in the private folder.",
+                message_id="auth.short_cookie_secret", field=config.COOKIE_SECRET_VARIABLE,
+                min_chars=config.MIN_COOKIE_SECRET_CHARS,
+            )
+        return secret
+    settings = config.load_settings() if settings is None else settings
+    return _stored_cookie_secret(settings.cookie_secret_file)
+
+
+def _stored_cookie_secret(path: Path) -> str:
+    """The secret kept in ``path``, written there first (exclusively, mode 0600) if absent."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        pass  # made earlier, or by another process just now: read it
+    except OSError as err:
         raise AuthConfigError(
-            f"COVERAGE_COOKIE_SECRET {state}; sign-in needs it to sign session cookies. Generate one with\n"
-            "  python -c \"import secrets; print(secrets.token_urlsafe(48))\"\n"
-            "and set it in the server's environment (not in the repository).",
-            message_id="auth.no_cookie_secret" if not secret else "auth.short_cookie_secret",
-            field=config.COOKIE_SECRET_VARIABLE, min_chars=config.MIN_COOKIE_SECRET_CHARS,
-        )
+            f"{path}: cannot write the generated session secret ({err.strerror}); make the private folder "
+            "writable or set COVERAGE_COOKIE_SECRET.", message_id="auth.cookie_secret_unwritable",
+            field=config.COOKIE_SECRET_VARIABLE, path=str(path)) from None
+    else:
+        with os.fdopen(fd, "w", encoding="ascii") as fh:
+            fh.write(secrets.token_urlsafe(48) + "\n")
+    try:
+        # another process may be between creating and writing the file: wait a moment for it
+        for _attempt in range(50):
+            secret = path.read_text(encoding="ascii").strip()
+            if secret:
+                break
+            time.sleep(0.02)
+    except (OSError, UnicodeDecodeError) as err:
+        raise AuthConfigError(
+            f"{path}: cannot read the session secret ({err}); fix the file's permissions, delete it to "
+            "generate a new one, or set COVERAGE_COOKIE_SECRET.", message_id="auth.cookie_secret_unreadable",
+            field=config.COOKIE_SECRET_VARIABLE, path=str(path)) from None
+    if len(secret) < config.MIN_COOKIE_SECRET_CHARS:
+        raise AuthConfigError(
+            f"{path}: the session secret there is shorter than {config.MIN_COOKIE_SECRET_CHARS} characters; "
+            "delete the file to generate a new one, or set COVERAGE_COOKIE_SECRET.",
+            message_id="auth.short_cookie_secret", field=config.COOKIE_SECRET_VARIABLE, path=str(path),
+            min_chars=config.MIN_COOKIE_SECRET_CHARS)
     return secret
 
 
