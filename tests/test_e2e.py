@@ -191,3 +191,38 @@ def test_sign_in_works_on_a_fresh_install_without_a_secret_variable(app_env, bro
         page.close()
     secret_file = private / "cookie_secret"
     assert secret_file.exists() and (secret_file.stat().st_mode & 0o777) == 0o600
+
+
+MAP_ZOOM = """() => {
+  const map = Object.values(window).find(v => v && v._leaflet_id && typeof v.getZoom === 'function');
+  return map.getZoom();
+}"""
+
+
+def test_wheel_over_the_map_scrolls_the_page_not_the_map(streamlit_server, browser):
+    base, _log = streamlit_server
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    _open(page, base + "/")
+    frame = page.frame_locator(MAP_FRAME).first
+    container = frame.locator(".leaflet-container")
+    container.scroll_into_view_if_needed()
+    map_frame = next(f for f in page.frames if f.url and "streamlit_folium" in f.url)
+    zoom = map_frame.evaluate(MAP_ZOOM)
+    box = container.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _turn in range(5):
+        page.mouse.wheel(0, 400)  # a page scrolled down over the map
+        page.wait_for_timeout(150)
+    page.wait_for_timeout(800)
+    assert map_frame.evaluate(MAP_ZOOM) == zoom
+    # After a click on the map the wheel zooms it (so the check above could fail), and
+    # never further out than the bounded minimum zoom.
+    box = container.bounding_box()
+    page.mouse.click(box["x"] + 20, box["y"] + box["height"] - 40)
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _turn in range(10):
+        page.mouse.wheel(0, 400)
+        page.wait_for_timeout(150)
+    page.wait_for_timeout(800)
+    zoomed_out = map_frame.evaluate(MAP_ZOOM)
+    assert 5 <= zoomed_out < zoom

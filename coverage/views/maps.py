@@ -33,6 +33,8 @@ from coverage import config
 TILES_ATTRIBUTION = "Background tiles: OpenStreetMap"
 CENTER_KHATLON_SUGHD = (38.85, 69.3)  # lat, lon between the two regions
 ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
+MIN_ZOOM = 5  # zoomed out no further than Central Asia
+BOUNDS_MARGIN_DEG = 1.0  # the map pans no further than this beyond config.TJ_BOUNDS (degrees)
 DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance for drawing
 
 ATTRIBUTION = (
@@ -108,8 +110,16 @@ def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SU
     ``center``: (lat, lon) in EPSG:4326; ``settings``: default :func:`coverage.config.load_settings`."""
     settings = config.load_settings() if settings is None else settings
     leaflet = settings.leaflet_url
+    # Bounded to Tajikistan (plus BOUNDS_MARGIN_DEG) and no wheel zoom until the map is
+    # clicked: scrolling the page over the map must not zoom it out to the whole world.
+    bounds = config.TJ_BOUNDS
     fmap = folium.Map(location=center, zoom_start=zoom, tiles=None, control_scale=True, prefer_canvas=True,
-                      zoom_snap=0.25, zoom_delta=0.5)
+                      zoom_snap=0.25, zoom_delta=0.5, max_bounds=True,
+                      min_lat=bounds["lat_min"] - BOUNDS_MARGIN_DEG, max_lat=bounds["lat_max"] + BOUNDS_MARGIN_DEG,
+                      min_lon=bounds["lon_min"] - BOUNDS_MARGIN_DEG, max_lon=bounds["lon_max"] + BOUNDS_MARGIN_DEG,
+                      max_bounds_viscosity=1.0, scroll_wheel_zoom=False)
+    fmap.options["minZoom"] = MIN_ZOOM  # folium's min_zoom goes to tile layers only, not the map
+    _WheelZoomAfterClick().add_to(fmap)
     fmap.default_js = [("leaflet", f"{leaflet}/leaflet.js")]
     fmap.default_css = [("leaflet_css", f"{leaflet}/leaflet.css")]
     _DefaultIconPath(f"{leaflet}/images/").add_to(fmap)
@@ -118,6 +128,24 @@ def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SU
                          max_zoom=18).add_to(fmap)
     _Attribution(ATTRIBUTION).add_to(fmap)
     return fmap
+
+
+class _WheelZoomAfterClick(MacroElement):
+    """Wheel zoom starts once the map is clicked (or focused by keyboard) and stops when
+    the pointer leaves it, so a page scrolled over the map scrolls the page."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(map) {
+          map.on('click focus', function() { map.scrollWheelZoom.enable(); });
+          map.on('mouseout blur', function() { map.scrollWheelZoom.disable(); });
+        })({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self):
+        super().__init__()
+        self._name = "WheelZoomAfterClick"
 
 
 class _DefaultIconPath(MacroElement):
