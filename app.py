@@ -86,8 +86,9 @@ def _district_picked() -> None:
 
 
 def district_picker(districts) -> None:
-    """A searchable list of districts (today's name and older spellings); the district
-    picked is the one a click on the map shows."""
+    """A searchable list of districts (today's name and older spellings) in the sidebar,
+    a few Tab presses from the threshold (the map's own tab stops come later); the
+    district picked is the one a click on the map shows."""
     names = districts.set_index("district_id")
     options = sorted(names.index, key=lambda i: names.loc[i, "district"])
 
@@ -98,9 +99,9 @@ def district_picker(districts) -> None:
 
     if PICKER_KEY not in st.session_state:  # the page was left and opened again: the district in view
         st.session_state[PICKER_KEY] = st.session_state.get(sidebar.DISTRICT_KEY)
-    st.selectbox(_("District"), options, key=PICKER_KEY, format_func=label, index=None,
+    st.sidebar.selectbox(_("District"), options, key=PICKER_KEY, format_func=label, index=None,
                  placeholder=_("Type a district name (today's or an older spelling)…"),
-                 on_change=_district_picked, help=_("Or click a district on the map."))
+                 on_change=_district_picked, help=_("Or click a district on the map. Its figures are shown below the map."))
 
 
 def district_figures(result, choice) -> None:
@@ -111,7 +112,7 @@ def district_figures(result, choice) -> None:
         if district_id:
             st.caption(_("The district in view is outside the regions chosen in the sidebar."))
         else:
-            st.caption(_("Click a district on the map or pick one above to see its figures."))
+            st.caption(_("Click a district on the map or pick one in the sidebar (District) to see its figures."))
         return
     d = row.iloc[0]
     st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
