@@ -121,7 +121,7 @@ def district_figures(result, choice) -> None:
     c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), texts.fmt_people(d["population_within"]))
     c3.metric(_("Beyond"), texts.fmt_people(d["population_beyond"]))
     c4.metric(_("Farthest community"), f"{d['worst_community']}", texts.fmt_minutes(d["worst_minutes"]),
-              delta_color="off")
+              delta_color="off", delta_arrow="off")  # minutes to it, not better or worse
 
 
 # No icons in the navigation: Streamlit fetches Material icons from Google's servers,

@@ -6,7 +6,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from coverage.data import services
-from coverage.views import maps
+from coverage.views import labels, maps
 from dashboard import loaders, session, sidebar, texts
 
 _ = texts._
@@ -29,7 +29,7 @@ st.markdown(
 
 table = ranking.assign(
     minutes=ranking["minutes"].map(lambda m: round(m) if m == m and m != float("inf") else None),
-    population_note=ranking["estimated"].map({True: _("estimate"), False: _("counted")}),
+    population_note=labels.population_notes(ranking["estimated"], gettext=_),
 )
 shown = table[["name", "district", "region", "population", "population_note", "minutes", "nearest_service",
                "nearest_service_town"]]
@@ -65,8 +65,10 @@ highlight = None
 if selected_rows:
     selected_id = ranking.iloc[selected_rows[0]]["community_id"]
     row = points.loc[selected_id]
-    st.info(_("{name}: {people:,} people, {minutes} to the nearest {what}.").format(
-        name=row["name"], people=int(row["population"]), minutes=texts.fmt_minutes(row["minutes"]), what=phrase))
+    people = (_("{people:,} people ({note})").format(people=int(row["population"]), note=_(labels.ESTIMATE_NOTE))
+              if row["estimated"] else _("{people:,} people").format(people=int(row["population"])))
+    st.info(_("{name}: {people}, {minutes} to the nearest {what}.").format(
+        name=row["name"], people=people, minutes=texts.fmt_minutes(row["minutes"]), what=phrase))
     highlight = selected_id
 left, right = st.columns([3, 2])
 with left:

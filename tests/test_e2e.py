@@ -252,3 +252,22 @@ def test_a_district_is_picked_by_keyboard_under_an_older_name(streamlit_server, 
     assert "district=Dusti" in page.url
     page.screenshot(path=str(tmp_path / "picked_by_keyboard.png"))
     assert presses <= 10, presses  # a few steps, not through the map
+
+
+@pytest.mark.parametrize("width, height, legend_open", [(1366, 768, True), (390, 844, False)])
+def test_the_legend_folds_on_a_phone_sized_window(streamlit_server, browser, tmp_path, width, height, legend_open):
+    base, _log = streamlit_server
+    page = browser.new_page(viewport={"width": width, "height": height})
+    _open(page, base + "/")
+    frame = page.frame_locator(MAP_FRAME).first
+    legend = frame.locator(".coverage-legend details")
+    legend.wait_for(state="attached", timeout=30_000)
+    assert legend.evaluate("d => d.open") is legend_open
+    frame.locator(".leaflet-container").scroll_into_view_if_needed()
+    page.screenshot(path=str(tmp_path / f"map_{width}x{height}.png"))
+    if not legend_open:  # folded to its title, a tap opens it
+        box = frame.locator(".coverage-legend").bounding_box()
+        map_box = frame.locator(".leaflet-container").bounding_box()
+        assert box["width"] * box["height"] < 0.1 * map_box["width"] * map_box["height"]
+        frame.locator(".coverage-legend summary").click()
+        assert legend.evaluate("d => d.open")

@@ -169,3 +169,26 @@ def test_choices_from_url_drops_what_the_page_does_not_offer(districts):
                            districts=districts)
     dusti = districts.loc[districts["district"] == "Dusti", "district_id"].iloc[0]
     assert got == {"threshold": 90, "district_in_view": dusti}
+
+
+def test_estimated_village_figures_say_they_are_an_even_share(app_env):
+    """Villages whose figure is the district total shared out (all 16 villages of Panj get
+    the same number) are labelled as such in the table, never as a count."""
+    from coverage.views import labels
+
+    at = _run("pages/1_Underserved_communities.py")
+    table = at.dataframe[0].value
+    assert set(table["population_note"]) <= {labels.ESTIMATE_NOTE, labels.COUNTED_NOTE}
+    panj = table[(table["district"] == "Panj") & (table["population_note"] == labels.ESTIMATE_NOTE)]
+    assert len(panj) >= 2 and panj["population"].nunique() <= 2  # an even split (villages; hamlets less)
+    assert (table["population_note"] == labels.ESTIMATE_NOTE).sum() > len(table) / 2
+
+
+def test_farthest_community_has_no_better_or_worse_arrow(app_env):
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params["district"] = "Panj"
+    at.run()
+    assert not at.exception
+    farthest = next(m for m in at.metric if m.label == "Farthest community")
+    assert farthest.proto.delta  # the minutes are shown under the name
+    assert farthest.proto.direction == farthest.proto.MetricDirection.NONE  # no ↑: higher is not better

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
+import numpy as np
+import pandas as pd
+
 Gettext = Callable[[str], str]
 
 
@@ -85,3 +88,18 @@ def fmt_people(count: float, *, gettext: Gettext | None = None) -> str:
     """
     _ = gettext or _english
     return _("{count:,}").format(count=int(count))
+
+
+# A village's "estimated" population is the district's 2020 census total (less its
+# GeoNames towns) shared out by place size (village 1, hamlet 0.3): every village of a
+# district gets the same figure. Wherever such a figure appears it says so.
+ESTIMATE_NOTE = "even share of the district total, not a count"
+COUNTED_NOTE = "counted"
+
+
+def population_notes(estimated: pd.Series, *, gettext: Gettext | None = None) -> pd.Series:
+    """What each community's population figure is: :data:`ESTIMATE_NOTE` where
+    ``estimated`` is true, else :data:`COUNTED_NOTE` (same index)."""
+    _ = gettext or _english
+    flags = estimated.fillna(False).astype(bool).to_numpy()
+    return pd.Series(np.where(flags, _(ESTIMATE_NOTE), _(COUNTED_NOTE)), index=estimated.index)

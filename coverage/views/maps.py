@@ -27,12 +27,14 @@ import pandas as pd
 from branca.element import MacroElement, Template
 
 from coverage import config
+from coverage.views import labels
 
 # The data attribution below already credits "© OpenStreetMap contributors"; the tile
 # layer only says where the background comes from, so the credit is not printed twice.
 TILES_ATTRIBUTION = "Background tiles: OpenStreetMap"
 CENTER_KHATLON_SUGHD = (38.85, 69.3)  # lat, lon between the two regions
 ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
+LEGEND_FOLD_BELOW_PX = 600  # a map narrower than this (pixels) shows the legend folded
 MIN_ZOOM = 5  # zoomed out no further than Central Asia
 BOUNDS_MARGIN_DEG = 1.0  # the map pans no further than this beyond config.TJ_BOUNDS (degrees)
 DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance for drawing
@@ -188,9 +190,15 @@ class _Legend(MacroElement):
         """{% macro script(this, kwargs) %}
         (function() {
           var legend = L.control({position: {{ this.position|tojson }}});
-          legend.onAdd = function() {
+          legend.onAdd = function(map) {
+            // A <details> box: open on a wide map, folded to its title on a narrow one
+            // (a phone), where the open legend would cover most of the map.
             var div = L.DomUtil.create('div', 'coverage-legend');
-            div.innerHTML = {{ this.html|tojson }};
+            var open = map.getSize().x >= {{ this.fold_below_px }} ? ' open' : '';
+            div.innerHTML = '<details' + open + '><summary style="cursor:pointer;font-weight:600">'
+              + {{ this.title|tojson }} + '</summary>' + {{ this.html|tojson }} + '</details>';
+            L.DomEvent.disableClickPropagation(div);
+            L.DomEvent.disableScrollPropagation(div);
             div.style.background = 'rgba(255,255,255,0.92)';
             div.style.padding = '6px 8px';
             div.style.font = '12px/1.35 sans-serif';
@@ -203,11 +211,14 @@ class _Legend(MacroElement):
         {% endmacro %}"""
     )
 
-    def __init__(self, html_text: str, position: str = "topright"):
+    def __init__(self, html_text: str, position: str = "topright", *, title: str = "Legend",
+                 fold_below_px: int = LEGEND_FOLD_BELOW_PX):
         super().__init__()
         self._name = "Legend"
         self.html = html_text
         self.position = position
+        self.title = title
+        self.fold_below_px = int(fold_below_px)
 
 
 def _swatch(colour: str, label: str, shape: str = "square") -> str:
@@ -356,7 +367,7 @@ def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFra
     minutes_text = np.where(finite, np.char.add(np.round(np.where(finite, minutes, 0)).astype(int).astype(str), " min"),
                             "no road route")
     people = gaps["population"].round().astype(int).map("{:,}".format)
-    people = people.where(~gaps["estimated"].astype(bool), people + " (estimate)")
+    people = people.where(~gaps["estimated"].astype(bool), people + " (" + labels.ESTIMATE_NOTE + ")")
     tips = ("<b>" + gaps["name"].astype(str).map(html.escape) + "</b><br>"
             + gaps["district"].astype(str).map(html.escape) + "<br>People: " + people
             + "<br>Nearest help: " + minutes_text)
