@@ -186,17 +186,30 @@ def tiles_default() -> bool:
     return settings().map_tiles_url is not None
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _organisation_reach(season: str, network: str, key: str, _data: analysis.Inputs) -> pd.DataFrame:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _organisation_times(season: str, service_types: tuple[str, ...], network: str, key: str,
+                        _data: analysis.Inputs) -> pd.DataFrame:
     from coverage.analysis import reach
     from coverage.engine import roads
 
     current = settings()
     road_network = roads.load_network(Path(network), season=season, settings=current)
-    times = reach.organisation_times(road_network, _data.communities, _data.services, current)
-    return reach.reach_table(times, _data.communities)
+    chosen = _data.services[_data.services["type"].isin(list(service_types))]
+    return reach.organisation_times(road_network, _data.communities, chosen, current)
 
 
-def organisation_reach(season: str) -> pd.DataFrame:
-    """People within 30/60/120 min of each organisation's services, per district."""
-    return _organisation_reach(season, str(network_path()), inputs_key(), inputs())
+def organisation_times(season: str, service_types: tuple[str, ...]) -> pd.DataFrame:
+    """Minutes from every community to each organisation's nearest service of the given
+    types (public inputs), rows (community_id, org, minutes, service_id)."""
+    return _organisation_times(season, tuple(sorted(service_types)), str(network_path()), inputs_key(), inputs())
+
+
+def organisation_reach(season: str, service_types: tuple[str, ...] | None = None,
+                       thresholds: tuple[int, ...] | None = None) -> pd.DataFrame:
+    """People within each threshold (default 30/60/120 min) of each organisation's
+    services of ``service_types`` (default all), per district."""
+    from coverage.analysis import reach
+
+    types = tuple(config.SERVICE_TYPES) if service_types is None else tuple(service_types)
+    return reach.reach_table(organisation_times(season, types), inputs().communities,
+                             thresholds=reach.REACH_THRESHOLDS_MIN if thresholds is None else thresholds)

@@ -71,7 +71,7 @@ def test_underserved_table_is_sorted_by_people_affected(app_env):
 def test_reach_totals_add_up_over_districts(app_env):
     at = _run("pages/2_Reach.py")
     totals = at.dataframe[0].value
-    by_district = at.dataframe[1].value
+    by_district = at.dataframe[2].value
     org = at.selectbox(key="reach_org").value
     total_row = by_district[by_district["district"] == "Total"].iloc[0]
     districts = by_district[by_district["district"] != "Total"]
@@ -192,3 +192,36 @@ def test_farthest_community_has_no_better_or_worse_arrow(app_env):
     farthest = next(m for m in at.metric if m.label == "Farthest community")
     assert farthest.proto.delta  # the minutes are shown under the name
     assert farthest.proto.direction == farthest.proto.MetricDirection.NONE  # no ↑: higher is not better
+
+
+def test_reach_follows_the_sidebar_and_matches_the_library(app_env):
+    """The Reach page's types and threshold change its figures, and its totals and 'what
+    this organisation alone adds' equal the library's own computation (public inputs)."""
+    from coverage import analysis, config
+    from coverage.analysis import reach
+    from coverage.engine import roads
+
+    at = _run("pages/2_Reach.py")
+    at.sidebar.slider(key="threshold").set_value(90).run()
+    assert not at.exception
+    totals = at.dataframe[0].value.set_index("org")
+    assert "within_90" in totals.columns
+    at.sidebar.multiselect(key="service_types").set_value(["shelter", "crisis_centre"]).run()
+    assert not at.exception
+    both = at.dataframe[0].value.set_index("org")
+    assert both.loc[reach.ANY_ORGANISATION, "within_90"] > totals.loc[reach.ANY_ORGANISATION, "within_90"]
+
+    settings = config.load_settings()
+    data = analysis.load_inputs(settings=settings)
+    network = roads.load_network(settings.network_path, season="summer", settings=settings)
+    chosen = data.services[data.services["type"].isin(["shelter", "crisis_centre"])]
+    times = reach.organisation_times(network, data.communities, chosen, settings)
+    regions = list(config.FOCUS_REGIONS)
+    expected = reach.reach_table(times, data.communities, thresholds=(30, 60, 90, 120))
+    expected = reach.organisation_totals(expected[expected["region"].isin(regions)], (30, 60, 90, 120))
+    assert expected.set_index("org")["within_90"].to_dict() == both["within_90"].to_dict()
+    alone = reach.sole_reach(times, data.communities, 90)
+    alone = alone[alone["region"].isin(regions)].groupby("org")["people_alone"].sum()
+    shown = at.dataframe[1].value.set_index("org")["total"]
+    assert len(shown) and shown.to_dict() == alone.to_dict()
+    assert (shown <= both.loc[shown.index, "within_90"]).all()  # alone ≤ all it reaches

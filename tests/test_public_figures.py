@@ -256,7 +256,10 @@ def test_reach_figures_are_those_of_the_public_points(rural_env, prepared_data_d
     network = roads.load_network(config.DEFAULT_NETWORK, season="summer", settings=settings)
     cols = [f"within_{t}" for t in reach.REACH_THRESHOLDS_MIN]
 
+    shown_types = at.sidebar.multiselect(key="service_types").value  # the Reach page follows the sidebar's types
+
     def totals(services):
+        services = services[services["type"].isin(shown_types)]
         table = reach.reach_table(reach.organisation_times(network, inputs.communities, services, settings),
                                   inputs.communities)
         return reach.organisation_totals(table[table["region"].isin(regions)]).set_index("org")[cols]

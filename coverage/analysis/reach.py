@@ -60,3 +60,18 @@ def organisation_totals(table: pd.DataFrame, thresholds: Sequence[int] = REACH_T
     order = totals["org"] == ANY_ORGANISATION
     totals = pd.concat([totals[~order].sort_values(cols[-1], ascending=False), totals[order]], ignore_index=True)
     return totals
+
+
+def sole_reach(org_times: pd.DataFrame, communities: gpd.GeoDataFrame, threshold_min: float) -> pd.DataFrame:
+    """What each organisation alone adds: people within ``threshold_min`` minutes of one
+    of its services and of no other organisation's, i.e. who would lose access within
+    the threshold without it. Columns: org, region, people_alone (people); one row per
+    (organisation, region) with such people, most first. ``org_times`` as
+    :func:`organisation_times` returns it (the any-organisation rows are ignored)."""
+    within = org_times[(org_times["org"] != ANY_ORGANISATION) & (org_times["minutes"] <= threshold_min)]
+    reached_by = within.groupby("community_id")["org"].transform("size")
+    alone = within[reached_by.to_numpy() == 1]
+    people = pd.DataFrame(communities[["community_id", "region", "population"]])
+    merged = alone.merge(people, on="community_id", how="inner")
+    table = merged.groupby(["org", "region"], as_index=False).agg(people_alone=("population", "sum"))
+    return table.sort_values("people_alone", ascending=False).reset_index(drop=True)
