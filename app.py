@@ -7,6 +7,8 @@ import folium
 import streamlit as st
 from streamlit_folium import st_folium
 
+from coverage import analysis
+from coverage.analysis import seasons
 from coverage.views import maps
 from dashboard import loaders, session, sidebar, texts
 from dashboard.guard import run_page
@@ -62,7 +64,33 @@ def overview_map() -> None:
     _map_clicked(clicked)
     district_picker(districts)
     district_figures(result, choice)
+    if choice.season == "winter":
+        winter_note(result, choice)
     sidebar.mirror_in_url()
+
+
+def winter_note(result, choice) -> None:
+    """What winter changes against summer for the chosen types, and which communities."""
+    summer = analysis.analyse(loaders.inputs(), loaders.travel_times("summer"), choice.service_types,
+                              choice.threshold_min, season="summer", regions=choice.regions)
+    changes = seasons.winter_changes(summer.communities, result.communities, threshold_min=choice.threshold_min)
+    st.subheader(_("What winter changes"))
+    if not len(changes):
+        st.markdown(_("No community's time to the nearest {what} changes in winter: the roads the network "
+                      "closes or slows in winter lie on no community's fastest route to one, so every figure "
+                      "is the summer figure.").format(what=texts.type_phrase(choice.service_types)))
+        return
+    crossing = changes[changes["crosses_threshold"]]
+    st.markdown(_("**{n:,}** communities ({p:,} people) are slower to reach the nearest {what} in winter, because "
+                  "roads over passes close or slow down; **{c:,}** of them ({cp:,} people) fall beyond {t:g} min.")
+                .format(n=len(changes), p=int(changes["population"].sum()), what=texts.type_phrase(choice.service_types),
+                        c=len(crossing), cp=int(crossing["population"].sum()), t=choice.threshold_min))
+    st.dataframe(changes[["name", "district", "region", "population", "summer_minutes", "winter_minutes"]],
+                 hide_index=True, width="stretch", key="winter_changes",
+                 column_config={"name": _("Community"), "district": _("District"), "region": _("Region"),
+                                "population": st.column_config.NumberColumn(_("People"), format="localized"),
+                                "summer_minutes": st.column_config.NumberColumn(_("Summer (min)"), format="%d"),
+                                "winter_minutes": st.column_config.NumberColumn(_("Winter (min)"), format="%d")})
 
 
 MAP_KEY = "overview_map"

@@ -225,3 +225,22 @@ def test_reach_follows_the_sidebar_and_matches_the_library(app_env):
     shown = at.dataframe[1].value.set_index("org")["total"]
     assert len(shown) and shown.to_dict() == alone.to_dict()
     assert (shown <= both.loc[shown.index, "within_90"]).all()  # alone ≤ all it reaches
+
+
+def test_winter_says_what_it_changes_from_the_library_figures(app_env):
+    from coverage import analysis
+    from coverage.analysis import seasons
+    from dashboard import loaders
+
+    at = _run("app.py")
+    at.sidebar.slider(key="threshold").set_value(240).run()
+    at.sidebar.radio(key="season").set_value("winter").run()
+    assert not at.exception
+    assert any(h.value == "What winter changes" for h in at.subheader)
+    data = loaders.inputs()
+    runs = {s: analysis.analyse(data, loaders.travel_times(s), ["shelter"], 240, season=s,
+                                regions=["Khatlon", "Sughd"]) for s in ("summer", "winter")}
+    expected = seasons.winter_changes(runs["summer"].communities, runs["winter"].communities, threshold_min=240)
+    shown = next(df.value for df in at.dataframe)
+    assert len(expected) and sorted(shown["name"]) == sorted(expected["name"])
+    assert (expected["winter_minutes"] > expected["summer_minutes"]).all()
