@@ -45,8 +45,12 @@ def sign_in_problem() -> str | None:
     try:
         auth.cookie_secret(settings=settings())
     except auth.AuthConfigError as err:
+        # Anyone can read this notice: name the cause, never the server's private folder.
+        why = {
+            "auth.short_cookie_secret": _("COVERAGE_COOKIE_SECRET is too short"),
+        }.get(err.message_id, _("the session secret in the private folder cannot be read or created"))
         return _("Staff sign-in is disabled on this server: {why} (see docs/USERS.md). "
-                 "The public map and figures work as usual.").format(why=err)
+                 "The public map and figures work as usual.").format(why=why)
     return None
 
 

@@ -98,7 +98,8 @@ def test_sign_in_is_disabled_when_no_secret_can_be_kept(staff_env, monkeypatch, 
     (tmp_path / "cookie_secret").write_text("too short\n")  # a broken file is reported, not replaced
     at = _page()
     assert "sign-in is disabled" in _messages(at)
-    assert "COVERAGE_COOKIE_SECRET" in _messages(at)
+    assert "session secret in the private folder" in _messages(at)
+    assert str(tmp_path) not in rendered_text(at)  # the notice is public: no server paths
     assert not at.dataframe
 
 

@@ -443,7 +443,7 @@ def _stored_cookie_secret(path: Path) -> str:
         raise AuthConfigError(
             f"{path}: the session secret there is shorter than {config.MIN_COOKIE_SECRET_CHARS} characters; "
             "delete the file to generate a new one, or set COVERAGE_COOKIE_SECRET.",
-            message_id="auth.short_cookie_secret", field=config.COOKIE_SECRET_VARIABLE, path=str(path),
+            message_id="auth.short_stored_cookie_secret", field="cookie_secret_file", path=str(path),
             min_chars=config.MIN_COOKIE_SECRET_CHARS)
     return secret
 
