@@ -49,6 +49,26 @@ def test_every_district_sums_exactly_to_census(communities, districts):
     assert int(communities.population.sum()) == 9_657_005
 
 
+def test_women_per_district_equal_census_female_column(communities, districts, mirror_path):
+    census = pd.read_csv(mirror_path / "census2020_adm2/tjk_adm2_population_census2020.csv")
+    female = census.set_index("gb_adm2_shapeID")["population_female_derived"]
+    d = districts.set_index("district_id")
+    assert d.women.dtype == np.int64
+    assert (d.women == female.reindex(d.index)).all()
+    sums = communities.groupby("district_id").women.sum().reindex(d.index)
+    assert (sums == d.women).all(), (sums - d.women)[sums != d.women]
+    assert communities.women.dtype == np.int64
+    assert ((communities.women >= 0) & (communities.women <= communities.population)).all()
+    # each community's women are its people times its district's female share, to the nearest one
+    share = (d.women / d.population).reindex(communities.district_id).to_numpy()
+    assert (np.abs(communities.women - communities.population * share) < 1).all()
+    assert int(communities.women.sum()) == int(female.sum())
+
+
+def test_regions_count_women(regions, districts):
+    assert (regions.set_index("region").women == districts.groupby("region").women.sum()).all()
+
+
 def test_district_columns_match_districts(communities, districts):
     ref = districts.set_index("district_id")
     assert (communities.district.values == ref.loc[communities.district_id, "district"].values).all()
@@ -124,7 +144,7 @@ def test_largest_remainder_exact():
 def test_district_without_settlements_gets_seat_community():
     district = gpd.GeoDataFrame(
         {"district_id": ["D1", "D2"], "district": ["Empty", "Full"], "region": ["Khatlon", "Khatlon"],
-         "population": [1234, 1000], "seat": ["Seatville", "X"], "seat_lon": [69.55, 69.75],
+         "population": [1234, 1000], "women": [617, 497], "seat": ["Seatville", "X"], "seat_lon": [69.55, 69.75],
          "seat_lat": [37.95, 37.95]},
         geometry=[box(69.5, 37.9, 69.6, 38.0), box(69.7, 37.9, 69.8, 38.0)], crs="EPSG:4326",
     )  # fmt: skip
@@ -140,6 +160,9 @@ def test_district_without_settlements_gets_seat_community():
     assert full.sum() == 1000
     # weights town 6 : village 1 : hamlet 0.3
     assert full["A"] == round(1000 * 6 / 7.3) and full["C"] == round(1000 * 0.3 / 7.3)
+    assert empty.women.iloc[0] == 617
+    women = c[c.district_id == "D2"].set_index("name").women
+    assert women.sum() == 497 and (np.abs(women - full * 0.497) < 1).all()
 
 
 # --- user population layers -------------------------------------------------------------
@@ -158,6 +181,9 @@ def test_user_points_geojson(tmp_path, districts):
     assert list(u.columns) == COMMUNITY_COLUMNS
     assert list(u.district) == ["Kulob", "Bobojon Ghafurov"]
     assert list(u.population) == [1200, 56]
+    d = districts.set_index("district")
+    assert list(u.women) == [round(p * d.at[n, "women"] / d.at[n, "population"])
+                             for p, n in zip(u.population, u.district)]
     assert not u.estimated.any() and set(u.place) == {"user"}
     assert u.name.iloc[0] == "Кӯлоб 1"
     assert u.community_id.is_unique

@@ -101,6 +101,7 @@ ADM2 = [
     ("Rudaki District", "T2-RUD", box(68.6, 38.4, 69.0, 38.7)),
 ]
 CENSUS = {"T2-KUL": 216830, "T2-MUM": 96881, "T2-RUD": 603337, "T1-DU": 948251}
+CENSUS_WOMEN = {"T2-KUL": 107877, "T2-MUM": 48026, "T2-RUD": 297451, "T1-DU": 460321}
 PLACES = [  # (osm id, name, place, lon, lat)
     (1, "Кӯлоб", "city", 69.7845, 37.9146),
     (2, "Деҳаи Нав", "village", 69.60, 38.00),
@@ -136,9 +137,10 @@ def _write_census(path: Path) -> None:
     names = {sid: n for n, sid, _ in ADM2} | {"T1-DU": "Dushanbe"}
     with path.open("w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["gb_adm2_shapeID", "census_unit_name", "population_total", "census_units_tg"])
+        w.writerow(["gb_adm2_shapeID", "census_unit_name", "population_total", "population_female_derived",
+                    "census_units_tg"])
         for sid, pop in CENSUS.items():
-            w.writerow([sid, names[sid], pop, ""])
+            w.writerow([sid, names[sid], pop, CENSUS_WOMEN[sid], ""])
 
 
 def _overpass_places() -> dict:

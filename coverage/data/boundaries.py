@@ -31,12 +31,13 @@ DISTRICT_COLUMNS = [
     "district_aliases",
     "region",
     "population",
+    "women",
     "seat",
     "seat_lon",
     "seat_lat",
     "geometry",
 ]
-REGION_COLUMNS = ["region", "population", "geometry"]
+REGION_COLUMNS = ["region", "population", "women", "geometry"]
 
 # geoBoundaries ADM1 name / ISO code -> the short region names used everywhere.
 REGION_SHORT: dict[str, str] = {
@@ -328,7 +329,7 @@ def load_districts(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     -------
     GeoDataFrame
         ``district_id``, ``district``, ``district_aliases``, ``region``, ``population``
-        (people, int64, 2020 census), ``seat``, ``seat_lon``, ``seat_lat`` (degrees) and
+        and ``women`` (people, int64, 2020 census; women derived from the sex ratio), ``seat``, ``seat_lon``, ``seat_lat`` (degrees) and
         polygon ``geometry`` in EPSG:4326.
 
     Raises
@@ -340,10 +341,19 @@ def load_districts(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
     gdf = pyogrio.read_dataframe(path, layer=DISTRICTS_LAYER)
+    _require_women(gdf, path)
     gdf["population"] = gdf["population"].astype("int64")
+    gdf["women"] = gdf["women"].astype("int64")
     gdf["district_aliases"] = gdf["district_aliases"].fillna("")
     gdf["seat"] = gdf["seat"].fillna("")
     return gdf.to_crs(config.CRS_STORE)
+
+
+def _require_women(gdf: pd.DataFrame, path: Path) -> None:
+    if "women" not in gdf.columns:
+        raise BoundaryError(f"{path}: written before women were counted (no 'women' column); "
+                            "run the data step again (python -m coverage data)",
+                            message_id="boundaries.no_women_column")
 
 
 def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
@@ -352,7 +362,7 @@ def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     Returns
     -------
     GeoDataFrame
-        ``region``, ``population`` (people, int64) and polygon ``geometry`` in EPSG:4326.
+        ``region``, ``population`` and ``women`` (people, int64) and polygon ``geometry`` in EPSG:4326.
 
     Raises
     ------
@@ -363,7 +373,9 @@ def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     if not path.exists():
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
     gdf = pyogrio.read_dataframe(path, layer=REGIONS_LAYER)
+    _require_women(gdf, path)
     gdf["population"] = gdf["population"].astype("int64")
+    gdf["women"] = gdf["women"].astype("int64")
     return gdf.to_crs(config.CRS_STORE)
 
 
@@ -514,14 +526,14 @@ def build_districts(
     """The ``districts`` table (see docs/ARCHITECTURE.md) from the 59 geoBoundaries units
     (``districts_with_region`` output or the mirror's derived GeoJSON), the 2020 census
     CSV (``gb_adm2_shapeID``, ``census_unit_name``, ``population_total``,
-    ``census_units_tg``), the name crosswalk (``shapeName``, ``current_name_en``) and
+    ``population_female_derived``, ``census_units_tg``), the name crosswalk (``shapeName``, ``current_name_en``) and
     GeoNames/OSM places for the seat coordinates. Geometries are not simplified.
 
     Returns
     -------
     GeoDataFrame
         ``district_id``, ``district``, ``district_aliases``, ``region``, ``population``
-        (people, int64), ``seat``, ``seat_lon``, ``seat_lat`` (degrees) and polygons in
+        and ``women`` (people, int64), ``seat``, ``seat_lon``, ``seat_lat`` (degrees) and polygons in
         EPSG:4326, sorted by region and district.
 
     Raises
@@ -563,6 +575,7 @@ def build_districts(
     out["district_aliases"] = aliases
     out["region"] = units["region"].astype(str).values
     out["population"] = pd.to_numeric(census_rows["population_total"], errors="raise").astype("int64").values
+    out["women"] = pd.to_numeric(census_rows["population_female_derived"], errors="raise").astype("int64").values
     units = units.assign(district_old=old)
     seat, lon, lat = _seat_points(units, geonames, settlements)
     out["seat"], out["seat_lon"], out["seat_lat"] = seat, lon, lat
@@ -588,7 +601,7 @@ def build_regions(districts: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame | None = N
     Returns
     -------
     GeoDataFrame
-        ``region``, ``population`` (people, int64) and polygons in EPSG:4326, sorted by region.
+        ``region``, ``population`` and ``women`` (people, int64) and polygons in EPSG:4326, sorted by region.
 
     Raises
     ------
@@ -596,6 +609,7 @@ def build_regions(districts: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame | None = N
         ``boundaries.regions_differ`` when ADM1 and the districts name different regions.
     """
     pop = districts.groupby("region")["population"].sum()
+    women = districts.groupby("region")["women"].sum()
     if adm1 is not None:
         adm1 = adm1.to_crs(config.CRS_STORE)
         region = [
@@ -610,4 +624,5 @@ def build_regions(districts: gpd.GeoDataFrame, adm1: gpd.GeoDataFrame | None = N
         raise BoundaryError(f"regions differ between ADM1 and the districts: {sorted(unknown)}",
                             message_id="boundaries.regions_differ")
     out["population"] = out["region"].map(pop).astype("int64")
+    out["women"] = out["region"].map(women).astype("int64")
     return out[REGION_COLUMNS].sort_values("region").reset_index(drop=True)

