@@ -29,7 +29,7 @@ from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
 from coverage.registry import auth, store
-from coverage.views.labels import fmt_hours, fmt_minutes
+from coverage.views.labels import fmt_hours, fmt_minutes, measure_columns
 
 console = Console()
 
@@ -66,8 +66,11 @@ def short_region(region: str) -> str:
 
 def _district_table(result: analysis.Analysis, limit: int) -> Table:
     types = " or ".join(t.replace("_", " ") for t in result.service_types)
-    table = Table(title=f"Districts by people beyond {result.threshold_min:g} min of a {types} ({result.season})",
-                  caption="within / beyond: people (2020 census; villages estimated); "
+    counted = COUNT_WORDS[result.measure]
+    source = ("women (2020 census female share per district, derived from the sex ratio; villages estimated)"
+              if result.measure == "women" else "people (2020 census; villages estimated)")
+    table = Table(title=f"Districts by {counted} beyond {result.threshold_min:g} min of a {types} ({result.season})",
+                  caption=f"within / beyond: {source}; "
                           "h:mm: hours:minutes by road to the district's farthest community",
                   box=box.SIMPLE_HEAD)  # light borders: the table fits an 80-column terminal
     for column, justify in (("district", "left"), ("region", "left"), ("within", "right"), ("beyond", "right"),
@@ -81,6 +84,10 @@ def _district_table(result: analysis.Analysis, limit: int) -> Table:
         )
     return table
 
+
+# ``--count`` word → analysis measure, and back for the table's words
+COUNT_MEASURES: dict[str, str] = {"women": "women", "people": "population"}
+COUNT_WORDS: dict[str, str] = {m: w for w, m in COUNT_MEASURES.items()}
 
 RESULT_SUFFIXES: tuple[str, ...] = (".gpkg", ".geojson", ".json", ".csv")
 EXPORT_SUFFIXES: dict[str, tuple[str, ...]] = {"csv": (".csv",), "geojson": (".geojson", ".json"), "gpkg": (".gpkg",)}
@@ -137,17 +144,18 @@ def _write_results(result: analysis.Analysis, out: Path) -> list[Path]:
     suffix = out.suffix.lower()
     communities = result.communities.copy()
     communities["minutes"] = communities["minutes"].where(communities["minutes"].map(math.isfinite))
+    districts = measure_columns(result.districts, result.measure)  # the file says what it counts
     written = [out]
     if suffix == ".gpkg":
         import pyogrio
 
         out.unlink(missing_ok=True)  # a fresh file: appending the districts layer to an old one doubled it
         pyogrio.write_dataframe(communities, out, layer="communities")
-        pyogrio.write_dataframe(pd.DataFrame(result.districts), out, layer="districts", append=True)
+        pyogrio.write_dataframe(pd.DataFrame(districts), out, layer="districts", append=True)
     elif suffix in (".geojson", ".json"):
         communities.to_file(out, driver="GeoJSON")
         districts_out = out.with_name(out.stem + "_districts.csv")
-        services.neutralise_formulas(result.districts).to_csv(districts_out, index=False)
+        services.neutralise_formulas(districts).to_csv(districts_out, index=False)
         written.append(districts_out)
     elif suffix == ".csv":
         table = pd.DataFrame(communities.drop(columns="geometry"))
@@ -155,7 +163,7 @@ def _write_results(result: analysis.Analysis, out: Path) -> list[Path]:
         table["lat"] = communities.geometry.y.round(5)
         services.neutralise_formulas(table).to_csv(out, index=False)
         districts_out = out.with_name(out.stem + "_districts.csv")
-        services.neutralise_formulas(result.districts).to_csv(districts_out, index=False)
+        services.neutralise_formulas(districts).to_csv(districts_out, index=False)
         written.append(districts_out)
     return written
 
@@ -169,11 +177,11 @@ def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
     with console.status(f"Computing travel times ({args.season}) …"):
         times = analysis.travel_times(inputs, season=args.season, settings=settings, progress=_log)
     result = analysis.analyse(inputs, times, args.type, args.threshold, season=args.season,
-                              regions=args.region or None)
+                              regions=args.region or None, measure=COUNT_MEASURES[args.count])
     console.print(_district_table(result, args.limit))
     all_row = result.totals[result.totals["region"] == "All"].iloc[0]
     console.print(
-        f"People within {args.threshold:g} min: [bold]{int(all_row.population_within):,}[/] of "
+        f"{args.count.capitalize()} within {args.threshold:g} min: [bold]{int(all_row.population_within):,}[/] of "
         f"{int(all_row.population):,} ({all_row.share_within:.0%}); beyond: "
         f"[bold red]{int(all_row.population_beyond):,}[/]. Rural community populations are estimates "
         f"(census district totals shared over settlements); "
@@ -285,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help=f"minutes, above 0 and at most {config.MAX_THRESHOLD_MIN:g} (default: 60)")
     an.add_argument("--season", choices=config.SEASONS, default="summer")
     an.add_argument("--region", action="append", help="limit to a region (repeatable), e.g. Khatlon")
+    an.add_argument("--count", choices=tuple(COUNT_MEASURES), default="women",
+                    help="what the figures count: women (2020 census female share per district; default) "
+                         "or all people")
     an.add_argument("--out", help="write results to .gpkg, .geojson or .csv")
     an.add_argument("--network", type=Path,
                     help="road network: .osm / .osm.pbf (default: $COVERAGE_NETWORK or the shipped trunk roads)")

@@ -45,6 +45,10 @@ SERVICE_TYPES: tuple[str, ...] = (
 LOCATION_PRECISIONS: tuple[str, ...] = ("exact", "settlement", "district")
 CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 SEASONS: tuple[str, ...] = ("summer", "winter")
+# What the figures count: a communities column (people). "women" (2020 census female
+# share per district, derived from the sex ratio) is the default; "population" is all people.
+MEASURES: tuple[str, ...] = ("women", "population")
+DEFAULT_MEASURE = "women"
 FOCUS_REGIONS: tuple[str, ...] = ("Khatlon", "Sughd")
 
 # --- thresholds (minutes) ---------------------------------------------------------

@@ -40,7 +40,8 @@ def test_communities_next_to_a_shelter_town_are_within_reach(inputs, summer_time
 
 
 def test_threshold_flags_and_district_totals_add_up(inputs, summer_times):
-    result = analysis.analyse(inputs, summer_times, "shelter", 60, regions=["Khatlon", "Sughd"])
+    result = analysis.analyse(inputs, summer_times, "shelter", 60, regions=["Khatlon", "Sughd"],
+                              measure="population")
     per_community = result.communities
     assert (per_community["underserved"] == (per_community["minutes"] > 60)).all()
     districts = result.districts
@@ -53,6 +54,28 @@ def test_threshold_flags_and_district_totals_add_up(inputs, summer_times):
     assert total["population_within"] == districts["population_within"].sum()
 
 
+def test_women_are_the_default_measure(inputs, summer_times):
+    women = analysis.analyse(inputs, summer_times, "shelter", 60, regions=["Khatlon", "Sughd"])
+    people = analysis.analyse(inputs, summer_times, "shelter", 60, regions=["Khatlon", "Sughd"],
+                              measure="population")
+    assert women.measure == "women" and set(women.districts["measure"]) == {"women"}
+    census_women = inputs.districts.set_index("district_id")["women"]
+    d = women.districts.set_index("district_id")
+    assert (d["population"] == census_women.reindex(d.index)).all()  # the district's census women
+    assert (d["population_within"] + d["population_beyond"] == d["population"]).all()
+    # women within = sum of the women of the communities within
+    c = women.communities
+    within = c[~c["underserved"]].groupby("district_id")["women"].sum().reindex(d.index, fill_value=0)
+    assert (d["population_within"] == within).all()
+    assert (d["population_within"] <= people.districts.set_index("district_id")["population_within"]
+            .reindex(d.index)).all()
+    total_w = women.totals.set_index("region").loc["All"]
+    assert total_w["population_within"] == d["population_within"].sum()
+    assert women.ranking["women"].is_monotonic_decreasing
+    with pytest.raises(ValueError, match="unknown measure"):
+        analysis.analyse(inputs, summer_times, "shelter", 60, measure="girls")
+
+
 def test_more_minutes_never_fewer_people(inputs, summer_times):
     within = [int(analysis.analyse(inputs, summer_times, "crisis_centre", t).totals.iloc[-1]["population_within"])
               for t in (15, 30, 60, 120, 240)]
@@ -61,7 +84,7 @@ def test_more_minutes_never_fewer_people(inputs, summer_times):
 
 
 def test_ranking_is_by_people_affected(inputs, summer_times):
-    result = analysis.analyse(inputs, summer_times, "shelter", 120)
+    result = analysis.analyse(inputs, summer_times, "shelter", 120, measure="population")
     ranking = result.ranking
     assert len(ranking) > 0
     assert ranking["population"].is_monotonic_decreasing
@@ -128,11 +151,19 @@ def test_cli_analyse_prints_a_district_table_and_writes_outputs(prepared_data_di
     code = cli.main(args)  # written again to the same file: replaced, not appended to
     assert code == 0
     printed = capsys.readouterr().out
-    assert "Districts by people beyond 120 min of a shelter (winter)" in printed
-    assert "People within 120 min" in printed
+    assert "Districts by women beyond 120 min of a shelter (winter)" in printed
+    assert "Women within 120 min" in printed and "female share per district" in printed
     layers = {name for name, _ in pyogrio.list_layers(out)}
     assert layers == {"communities", "districts"}
     communities = gpd.read_file(out, layer="communities")
+    districts = gpd.read_file(out, layer="districts")
+    assert communities["women"].sum() == districts["women"].sum()
+    assert {"women_within", "women_beyond"} <= set(districts) and "population_within" not in districts
+    assert communities["population"].sum() == 3_436_420 + 2_769_261
+    assert cli.main([*args, "--count", "people"]) == 0
+    printed = capsys.readouterr().out
+    assert "Districts by people beyond 120 min of a shelter (winter)" in printed
+    assert "People within 120 min" in printed
     districts = gpd.read_file(out, layer="districts")
     assert communities["population"].sum() == districts["population"].sum() == 3_436_420 + 2_769_261
     assert set(communities["underserved"].unique()) <= {True, False}

@@ -14,6 +14,35 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from coverage import config
+from coverage.errors import InputError
+
+
+def check_measure(measure: str) -> str:
+    """The measure the figures count, checked.
+
+    Parameters
+    ----------
+    measure : str
+        One of :data:`coverage.config.MEASURES`: ``"women"`` (default everywhere) or
+        ``"population"`` (all people).
+
+    Returns
+    -------
+    str
+        ``measure``, unchanged.
+
+    Raises
+    ------
+    InputError
+        ``input.measure`` for anything else.
+    """
+    if measure not in config.MEASURES:
+        raise InputError(f"unknown measure {measure!r}; choose from {', '.join(config.MEASURES)}",
+                         message_id="input.measure", field="measure", value=str(measure),
+                         known=config.MEASURES)
+    return measure
+
 
 def _as_types(service_type: str | Sequence[str]) -> list[str]:
     return [service_type] if isinstance(service_type, str) else list(service_type)
@@ -71,12 +100,14 @@ def community_gaps(
     return gpd.GeoDataFrame(out, geometry="geometry", crs=communities.crs)
 
 
-def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None) -> pd.DataFrame:
-    """Per district: ``population`` (people), ``population_within`` / ``population_beyond``
-    the threshold, ``share_within`` (0–1), population-weighted ``mean_minutes`` of the
-    reachable, and the ``worst_community`` with its ``worst_minutes``.
+def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None = None, *,
+                     measure: str = config.DEFAULT_MEASURE) -> pd.DataFrame:
+    """Per district: ``population`` (the measure counted: women or all people),
+    ``population_within`` / ``population_beyond`` the threshold, ``share_within`` (0–1),
+    measure-weighted ``mean_minutes`` of the reachable, and the ``worst_community`` with
+    its ``worst_minutes``.
 
-    Sorted by people beyond the threshold, most first. ``districts`` (optional) adds
+    Sorted by the measure beyond the threshold, most first. ``districts`` (optional) adds
     districts with no community and today's names/regions from the boundaries table.
 
     Parameters
@@ -87,17 +118,21 @@ def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None 
         ``threshold_min``).
     districts : GeoDataFrame, optional
         Boundaries table (``district_id``, ``district``, ``region``).
+    measure : str
+        The communities column counted (:data:`coverage.config.MEASURES`): ``"women"``
+        (default) or ``"population"`` (all people).
 
     Returns
     -------
     DataFrame
         One row per district with a community: ``district_id``, ``district``,
         ``region``, ``communities``, ``population``, ``population_within``,
-        ``population_beyond`` (people), ``communities_beyond``, ``share_within`` (0–1,
+        ``population_beyond`` (people of the measure), ``measure``, ``communities_beyond``, ``share_within`` (0–1,
         NaN with no people), ``mean_minutes`` (``inf`` when none is reachable),
         ``worst_community``, ``worst_minutes`` and ``threshold_min`` (minutes).
     """
     frame = pd.DataFrame(gaps.drop(columns="geometry"))
+    frame["population"] = frame[check_measure(measure)]
     frame["pop_within"] = np.where(frame["underserved"], 0, frame["population"])
     finite = np.isfinite(frame["minutes"])
     frame["pop_minutes"] = np.where(finite, frame["minutes"] * frame["population"], 0.0)
@@ -129,37 +164,44 @@ def district_summary(gaps: gpd.GeoDataFrame, districts: gpd.GeoDataFrame | None 
         summary = names.merge(summary.drop(columns=["district", "region"]), on="district_id", how="left")
         summary = summary[summary["communities"].notna()]
     summary["threshold_min"] = float(gaps["threshold_min"].iloc[0]) if len(gaps) else np.nan
+    summary["measure"] = measure
     int_cols = ["communities", "population", "population_within", "population_beyond", "communities_beyond"]
     summary[int_cols] = summary[int_cols].astype("int64")
     return summary.sort_values(["population_beyond", "population"], ascending=[False, False]).reset_index(drop=True)
 
 
-def region_totals(gaps: gpd.GeoDataFrame) -> pd.DataFrame:
-    """People within and beyond the threshold per region and overall (last row 'All').
+def region_totals(gaps: gpd.GeoDataFrame, *, measure: str = config.DEFAULT_MEASURE) -> pd.DataFrame:
+    """Women (or all people) within and beyond the threshold per region and overall
+    (last row 'All').
 
     Parameters
     ----------
     gaps : GeoDataFrame
-        From :func:`community_gaps` (needs ``region``, ``population``, ``underserved``).
+        From :func:`community_gaps` (needs ``region``, the measure's column, ``underserved``).
+    measure : str
+        The communities column counted: ``"women"`` (default) or ``"population"``.
 
     Returns
     -------
     DataFrame
         ``region``, ``population``, ``population_within``, ``population_beyond``
-        (people) and ``share_within`` (0–1).
+        (people of the measure), ``share_within`` (0–1) and ``measure``.
     """
     frame = pd.DataFrame(gaps.drop(columns="geometry"))
+    frame["population"] = frame[check_measure(measure)]
     frame["pop_within"] = np.where(frame["underserved"], 0, frame["population"])
     totals = frame.groupby("region").agg(population=("population", "sum"), population_within=("pop_within", "sum"))
     totals.loc["All"] = totals.sum()
     totals["population_beyond"] = totals["population"] - totals["population_within"]
     totals["share_within"] = totals["population_within"] / totals["population"].clip(lower=1)
+    totals["measure"] = measure
     return totals.reset_index()
 
 
-def rank_underserved(gaps: gpd.GeoDataFrame, public_services: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Underserved communities, most people first: name, district, region, population,
-    minutes, and (with ``public_services``) the nearest service's name, organisation
+def rank_underserved(gaps: gpd.GeoDataFrame, public_services: pd.DataFrame | None = None, *,
+                     measure: str = config.DEFAULT_MEASURE) -> pd.DataFrame:
+    """Underserved communities, most women (or people) first: name, district, region,
+    population, women, minutes, and (with ``public_services``) the nearest service's name, organisation
     and town.
 
     ``public_services`` must be the public view of the services
@@ -173,18 +215,21 @@ def rank_underserved(gaps: gpd.GeoDataFrame, public_services: pd.DataFrame | Non
         From :func:`community_gaps`.
     public_services : DataFrame, optional
         Public services (``service_id`` and any of ``name``, ``organisation``, ``town``).
+    measure : str
+        The column the ranking sorts by: ``"women"`` (default) or ``"population"``.
 
     Returns
     -------
     DataFrame
         The underserved communities (no geometry): ``community_id``, ``name``, ``place``,
-        ``district``, ``region``, ``population`` (people), ``estimated``, ``minutes``,
+        ``district``, ``region``, ``population``, ``women`` (people), ``estimated``, ``minutes``,
         ``service_id``, ``service_type`` (those present), plus ``nearest_service``,
         ``nearest_service_organisation`` and ``nearest_service_town`` with
-        ``public_services``; sorted by population then minutes, descending.
+        ``public_services``; sorted by the measure then minutes, descending.
     """
+    check_measure(measure)
     under = pd.DataFrame(gaps[gaps["underserved"]].drop(columns="geometry"))
-    columns = ["community_id", "name", "place", "district", "region", "population", "estimated",
+    columns = ["community_id", "name", "place", "district", "region", "population", "women", "estimated",
                "minutes", "service_id", "service_type"]
     under = under[[c for c in columns if c in under]]
     if public_services is not None and len(under):
@@ -192,4 +237,4 @@ def rank_underserved(gaps: gpd.GeoDataFrame, public_services: pd.DataFrame | Non
                  "town": "nearest_service_town"}
         lookup = pd.DataFrame(public_services)[["service_id", *[c for c in names if c in public_services]]]
         under = under.merge(lookup.rename(columns=names), on="service_id", how="left")
-    return under.sort_values(["population", "minutes"], ascending=[False, False], kind="stable").reset_index(drop=True)
+    return under.sort_values([measure, "minutes"], ascending=[False, False], kind="stable").reset_index(drop=True)

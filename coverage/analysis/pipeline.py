@@ -81,7 +81,9 @@ class Analysis:
     ``districts`` :func:`~coverage.analysis.gaps.district_summary`, ``ranking``
     :func:`~coverage.analysis.gaps.rank_underserved` and ``totals``
     :func:`~coverage.analysis.gaps.region_totals`; ``threshold_min`` is in minutes and
-    ``season`` one of :data:`coverage.config.SEASONS`.
+    ``season`` one of :data:`coverage.config.SEASONS`; ``measure`` (one of
+    :data:`coverage.config.MEASURES`) is what the ``population*`` columns of
+    ``districts`` and ``totals`` count: women (default) or all people.
     """
 
     service_types: tuple[str, ...]
@@ -91,6 +93,7 @@ class Analysis:
     districts: pd.DataFrame  # district_summary
     ranking: pd.DataFrame  # rank_underserved
     totals: pd.DataFrame  # region_totals
+    measure: str = config.DEFAULT_MEASURE
 
 
 def ensure_data(data_dir: Path | None = None, mirror: Path | None = None, progress: Progress | None = None, *,
@@ -279,6 +282,8 @@ def analyse(
     threshold_min: float = config.DEFAULT_THRESHOLD_MIN,
     season: str = "summer",
     regions: Sequence[str] | None = None,
+    *,
+    measure: str = config.DEFAULT_MEASURE,
 ) -> Analysis:
     """Gaps for the chosen type(s) and threshold, optionally limited to some regions.
 
@@ -299,6 +304,9 @@ def analyse(
         Recorded on the result (the season ``times`` were computed for).
     regions : sequence of str, optional
         Keep only communities of these regions.
+    measure : str
+        What the district and region figures count: ``"women"`` (default; the census
+        female share per district) or ``"population"`` (all people).
 
     Returns
     -------
@@ -308,7 +316,7 @@ def analyse(
     ------
     InputError
         ``services.unknown_type`` for an unknown type, ``input.threshold`` for a bad
-        threshold.
+        threshold, ``input.measure`` for an unknown measure.
     """
     types = (service_type,) if isinstance(service_type, str) else tuple(service_type)
     unknown = [t for t in types if t not in config.SERVICE_TYPES]
@@ -316,12 +324,13 @@ def analyse(
         raise InputError(f"unknown service type(s) {unknown}; choose from {', '.join(config.SERVICE_TYPES)}",
                          message_id="services.unknown_type", types=unknown, known=config.SERVICE_TYPES)
     check_threshold(threshold_min)
+    gaps.check_measure(measure)
     comms = inputs.communities
     if regions:
         comms = comms[comms["region"].isin(regions)]
     per_community = gaps.community_gaps(times, comms, threshold_min, types)
-    district_table = gaps.district_summary(per_community, inputs.districts)
-    ranking = gaps.rank_underserved(per_community, privacy.public_columns(inputs.services))
+    district_table = gaps.district_summary(per_community, inputs.districts, measure=measure)
+    ranking = gaps.rank_underserved(per_community, privacy.public_columns(inputs.services), measure=measure)
     return Analysis(
         service_types=types,
         threshold_min=float(threshold_min),
@@ -329,5 +338,6 @@ def analyse(
         communities=per_community,
         districts=district_table,
         ranking=ranking,
-        totals=gaps.region_totals(per_community),
+        totals=gaps.region_totals(per_community, measure=measure),
+        measure=measure,
     )

@@ -103,3 +103,31 @@ def population_notes(estimated: pd.Series, *, gettext: Gettext | None = None) ->
     _ = gettext or _english
     flags = estimated.fillna(False).astype(bool).to_numpy()
     return pd.Series(np.where(flags, _(ESTIMATE_NOTE), _(COUNTED_NOTE)), index=estimated.index)
+
+
+# what the figures count, as the words a table or export uses
+MEASURE_WORDS: dict[str, str] = {"women": "women", "population": "people"}
+
+
+def measure_columns(table: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """A district or region table whose ``population*`` columns count ``measure``,
+    renamed so a file says what it counts: ``women``, ``women_within``,
+    ``women_beyond`` for women; unchanged (``population*``) for all people.
+
+    Parameters
+    ----------
+    table : DataFrame
+        :func:`coverage.analysis.gaps.district_summary` or ``region_totals`` output.
+    measure : str
+        ``"women"`` or ``"population"`` (:data:`coverage.config.MEASURES`).
+
+    Returns
+    -------
+    DataFrame
+        A renamed copy (people counts unchanged).
+    """
+    if measure != "women":
+        return table.copy()
+    names = {c: "women" + c[len("population"):] for c in table.columns
+             if c in ("population", "population_within", "population_beyond")}
+    return table.rename(columns=names)
