@@ -30,24 +30,28 @@ def overview_map() -> None:
     totals = result.totals.set_index("region").loc["All"]
     phrase = texts.type_phrase(result.service_types)
     col_within, col_beyond, col_share = st.columns(3)
-    col_within.metric(_("People within {t:g} min of a {p}").format(t=choice.threshold_min, p=phrase),
+    who, whom = texts.counted(result.measure, capital=True), texts.counted(result.measure)
+    col_within.metric(_("{who} within {t:g} min of a {p}").format(who=who, t=choice.threshold_min, p=phrase),
                       texts.fmt_people(totals["population_within"]))
-    col_beyond.metric(_("People beyond {t:g} min").format(t=choice.threshold_min),
+    col_beyond.metric(_("{who} beyond {t:g} min").format(who=who, t=choice.threshold_min),
                       texts.fmt_people(totals["population_beyond"]))
     col_share.metric(_("Share within reach"), f"{totals['share_within']:.0%}")
 
     worst = result.districts.head(5)
     st.markdown(
-        "**" + _("Five districts with most people beyond {t:g} min:").format(t=choice.threshold_min) + "** "
-        + " · ".join(f"{row.district} ({texts.fmt_people(row.population_beyond)} people, {row.share_within:.0%} within)"
-                     for row in worst.itertuples())
+        "**" + _("Five districts with most {whom} beyond {t:g} min:").format(whom=whom, t=choice.threshold_min)
+        + "** " + " · ".join(f"{row.district} ({texts.fmt_people(row.population_beyond)} {whom}, "
+                             f"{row.share_within:.0%} within)" for row in worst.itertuples())
     )
     approximate_roads = loaders.approximate_roads()
-    st.caption((_("People: 2020 census by district; village figures are estimates shared out from district totals. "
-                  "Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
-                if approximate_roads else
-                _("People: 2020 census by district; village figures are estimates shared out from district totals. "
-                  "Minutes: car travel on the OpenStreetMap roads of {network} plus local roads ({season})."))
+    counted_note = (_("Women: 2020 census female share of each district (derived from the sex ratio); "
+                      "village figures are estimates shared out from district totals. ")
+                    if result.measure == "women" else
+                    _("People: 2020 census by district; village figures are estimates shared out from district totals. "))
+    st.caption(counted_note
+               + (_("Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
+                  if approximate_roads else
+                  _("Minutes: car travel on the OpenStreetMap roads of {network} plus local roads ({season})."))
                .format(season=choice.season, network=loaders.network_path().name))
 
     # The base map stays the same while the user moves the slider; only the data layers are
@@ -145,7 +149,8 @@ def district_figures(result, choice) -> None:
     d = row.iloc[0]
     st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
     c1, c2, c3, c4 = st.columns(4)
-    c1.metric(_("Population (census 2020)"), texts.fmt_people(d["population"]))
+    c1.metric(_("Women (census 2020)") if result.measure == "women" else _("Population (census 2020)"),
+              texts.fmt_people(d["population"]))
     c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), texts.fmt_people(d["population_within"]))
     c3.metric(_("Beyond"), texts.fmt_people(d["population_beyond"]))
     c4.metric(_("Farthest community"), f"{d['worst_community']}", texts.fmt_minutes(d["worst_minutes"]),

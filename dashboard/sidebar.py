@@ -1,4 +1,4 @@
-"""The sidebar every page shares (types, threshold, season, regions), the district in
+"""The sidebar every page shares (types, threshold, season, what is counted, regions), the district in
 view, and the analysis they ask for.
 
 The entrypoint (``app.py``) draws the sidebar once per run, before ``st.navigation``
@@ -20,14 +20,16 @@ from coverage import analysis, config
 from coverage.data import boundaries
 from dashboard.loaders import approximate_roads, inputs, network_path, tiles_default, travel_times
 from dashboard.session import sign_in_box, signed_in_user
-from dashboard.texts import TYPE_LABELS, _
+from dashboard.texts import MEASURE_CHOICES, TYPE_LABELS, _
 
 CHOICE_KEY = "shared_sidebar_choice"  # the Choice the entrypoint drew this run
 DISTRICT_KEY = "district_in_view"  # district_id of the district in view (or absent); not a widget key
 _URL_READ_KEY = "shared_sidebar_url_read"
 # URL parameter -> session key. Lists are comma-separated; the district is its name.
 URL_KEYS = {"types": "service_types", "threshold": "threshold", "season": "season", "regions": "regions",
-            "district": DISTRICT_KEY}
+            "count": "measure", "district": DISTRICT_KEY}
+# URL word for what the figures count -> analysis measure (config.MEASURES)
+URL_COUNTS = {"women": "women", "people": "population"}
 THRESHOLD_RANGE_MIN = (15, 240, 5)  # slider: lowest, highest, step (minutes)
 
 
@@ -40,6 +42,7 @@ class Choice:
     season: str
     regions: tuple[str, ...]
     tiles: bool
+    measure: str = config.DEFAULT_MEASURE  # what the figures count: "women" or "population" (all people)
 
 
 def choices_from_url(params: Mapping[str, str], *, service_types: list[str], regions: list[str],
@@ -59,6 +62,8 @@ def choices_from_url(params: Mapping[str, str], *, service_types: list[str], reg
             values["regions"] = picked
     if params.get("season") in config.SEASONS:
         values["season"] = params["season"]
+    if params.get("count") in URL_COUNTS:
+        values["measure"] = URL_COUNTS[params["count"]]
     lowest, highest, step = THRESHOLD_RANGE_MIN
     try:
         threshold = int(float(params.get("threshold", "")))
@@ -77,7 +82,8 @@ def choices_from_url(params: Mapping[str, str], *, service_types: list[str], reg
 def url_for(choice: Choice, district: str | None) -> dict[str, str]:
     """The query parameters that reproduce ``choice`` and the district in view (its name)."""
     params = {"types": ",".join(choice.service_types), "threshold": f"{choice.threshold_min:g}",
-              "season": choice.season, "regions": ",".join(choice.regions)}
+              "season": choice.season, "regions": ",".join(choice.regions),
+              "count": {m: w for w, m in URL_COUNTS.items()}[choice.measure]}
     if district:
         params["district"] = district
     return params
@@ -120,6 +126,10 @@ def draw_sidebar(default_types: tuple[str, ...] = ("shelter",), *, shared: bool 
                                   **_default("threshold", int(config.DEFAULT_THRESHOLD_MIN)))
     season = st.sidebar.radio(_("Season"), config.SEASONS, key="season", horizontal=True,
                               format_func=lambda s: {"summer": _("Summer"), "winter": _("Winter (passes closed)")}[s])
+    measure = st.sidebar.radio(_("Count"), config.MEASURES, key="measure", horizontal=True,
+                               format_func=lambda m: MEASURE_CHOICES[m],
+                               help=_("Women: the 2020 census female share of each district (derived from the "
+                                      "sex ratio); all people: the census population."))
     focus = [r for r in config.FOCUS_REGIONS if r in all_regions]
     regions = st.sidebar.multiselect(_("Regions"), all_regions, default=_default("regions", focus).get("value"),
                                      key="regions")
@@ -131,7 +141,7 @@ def draw_sidebar(default_types: tuple[str, ...] = ("shelter",), *, shared: bool 
                        .format(name=network_path().name))
     with st.sidebar.expander(_("Staff sign-in"), expanded=signed_in_user() is not None):
         sign_in_box(st, key="sidebar_signin")
-    choice = Choice(tuple(types), float(threshold), season, tuple(regions), tiles)
+    choice = Choice(tuple(types), float(threshold), season, tuple(regions), tiles, measure)
     if shared:
         st.session_state[CHOICE_KEY] = choice
     mirror_in_url(choice)
@@ -177,4 +187,4 @@ def current_analysis(choice: Choice) -> analysis.Analysis | None:
         return None
     times = travel_times(choice.season)
     return analysis.analyse(inputs(), times, choice.service_types, choice.threshold_min, season=choice.season,
-                            regions=choice.regions)
+                            regions=choice.regions, measure=choice.measure)

@@ -23,3 +23,13 @@ def fmt_people(count: float) -> str:
 
 def type_phrase(types: tuple[str, ...]) -> str:
     return _(" or ").join(TYPE_LABELS.get(t, t).lower() for t in types)
+
+
+def counted(measure: str, *, capital: bool = False) -> str:
+    """What the figures count, as a word: 'women' (the default measure) or 'people'."""
+    if measure == "women":
+        return _("Women") if capital else _("women")
+    return _("People") if capital else _("people")
+
+
+MEASURE_CHOICES = {"women": _("Women"), "population": _("All people")}  # the sidebar's options

@@ -1,4 +1,4 @@
-"""Underserved communities and districts, ranked by people affected."""
+"""Underserved communities and districts, ranked by women (or all people) affected."""
 
 from __future__ import annotations
 
@@ -21,17 +21,20 @@ if result is None:
 
 phrase = texts.type_phrase(result.service_types)
 ranking = result.ranking
+measure = result.measure  # the ranking's column counted: "women" or "population"
+who, whom = texts.counted(measure, capital=True), texts.counted(measure)
 st.markdown(
-    _("**{n:,}** communities with **{p:,}** people are more than **{t:g} min** from the nearest {what} "
-      "({season}). Sorted by people affected; click a column header to sort differently.").format(
-        n=len(ranking), p=int(ranking["population"].sum()), t=choice.threshold_min, what=phrase, season=choice.season)
+    _("**{n:,}** communities with **{p:,}** {whom} are more than **{t:g} min** from the nearest {what} "
+      "({season}). Sorted by {whom} affected; click a column header to sort differently.").format(
+        n=len(ranking), p=int(ranking[measure].sum()), whom=whom, t=choice.threshold_min, what=phrase,
+        season=choice.season)
 )
 
 table = ranking.assign(
     minutes=ranking["minutes"].map(lambda m: round(m) if m == m and m != float("inf") else None),
-    population_note=labels.population_notes(ranking["estimated"], gettext=_),
+    population_note=labels.population_notes(ranking["estimated"] | (measure == "women"), gettext=_),
 )
-shown = table[["name", "district", "region", "population", "population_note", "minutes", "nearest_service",
+shown = table[["name", "district", "region", measure, "population_note", "minutes", "nearest_service",
                "nearest_service_town"]]
 event = st.dataframe(
     shown,
@@ -44,7 +47,7 @@ event = st.dataframe(
         "name": _("Community"),
         "district": _("District"),
         "region": _("Region"),
-        "population": st.column_config.NumberColumn(_("People affected"), format="localized"),
+        measure: st.column_config.NumberColumn(_("{who} affected").format(who=who), format="localized"),
         "population_note": _("Figure"),
         "minutes": st.column_config.NumberColumn(_("Minutes to nearest"), format="%d min",
                                                  help=_("Empty: no road route at all")),
@@ -65,8 +68,10 @@ highlight = None
 if selected_rows:
     selected_id = ranking.iloc[selected_rows[0]]["community_id"]
     row = points.loc[selected_id]
-    people = (_("{people:,} people ({note})").format(people=int(row["population"]), note=_(labels.ESTIMATE_NOTE))
-              if row["estimated"] else _("{people:,} people").format(people=int(row["population"])))
+    people = (_("{people:,} {whom} ({note})").format(people=int(row[measure]), whom=whom,
+                                                     note=_(labels.ESTIMATE_NOTE))
+              if row["estimated"] or measure == "women"
+              else _("{people:,} {whom}").format(people=int(row[measure]), whom=whom))
     st.info(_("{name}: {people}, {minutes} to the nearest {what}.").format(
         name=row["name"], people=people, minutes=texts.fmt_minutes(row["minutes"]), what=phrase))
     highlight = selected_id
@@ -85,7 +90,8 @@ with right:
         column_config={
             "district": _("District"),
             "region": _("Region"),
-            "population_beyond": st.column_config.NumberColumn(_("People beyond"), format="localized"),
+            "population_beyond": st.column_config.NumberColumn(_("{who} beyond").format(who=who),
+                                                               format="localized"),
             "share_within": st.column_config.ProgressColumn(_("Share within"), min_value=0.0, max_value=1.0,
                                                             format="percent"),
             "communities_beyond": st.column_config.NumberColumn(_("Communities beyond"), format="localized"),

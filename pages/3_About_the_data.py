@@ -23,6 +23,13 @@ and are marked as such wherever they appear:
   over its settlements: known town populations (GeoNames) first, capped so towns never exceed the district
   total, the rest by a weight per kind of place (city, town, village, hamlet). District totals are exact;
   village figures are estimates. See *docs/POPULATION_METHOD.md*.
+* **Women (the default count; "all people" in the sidebar counts everyone).** The census table of men and
+  women per district reached this tool as each district's total and its sex ratio (men per 100 women, rounded
+  to 0.1), so each district's women are **derived**: total ÷ (1 + ratio/100), accurate to about ±0.03 % of the
+  district total. A community's women are its population × its district's female share, rounded so the
+  communities of a district add up exactly to the district's women: every community figure of women is an
+  **estimate** (the census gives the female share per district only, not per village). Girls and women of
+  15 and over cannot be shown: the census publishes ages for regions only.
 * **Travel times.** The default road network is the project's own **approximate** trunk-road network of
   Tajikistan (about 50 road segments between district centres, with published lengths where known and
   estimated lengths elsewhere). Each road's speed depends on its class, its terrain (plain, hill, mountain,

@@ -135,7 +135,7 @@ def test_choices_follow_across_pages_and_live_in_the_url(streamlit_server, brows
     slider = page.get_by_role("slider", name="Threshold (minutes by road)")
     slider.focus()
     page.keyboard.press("End")  # 240 min
-    page.wait_for_function("() => document.body.innerText.includes('People within 240 min')", timeout=30_000)
+    page.wait_for_function("() => document.body.innerText.includes('Women within 240 min')", timeout=30_000)
     wait_idle(page)
     _pick_district(page, "Kuhistoni")
     page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
@@ -150,7 +150,7 @@ def test_choices_follow_across_pages_and_live_in_the_url(streamlit_server, brows
     page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
     wait_idle(page)
     assert page.get_by_role("slider", name="Threshold (minutes by road)").input_value() == "240"
-    assert "People within 240 min" in page.inner_text("body")
+    assert "Women within 240 min" in page.inner_text("body")
     url = page.url
     assert "threshold=240" in url and "district=Kuhistoni" in url, url
     context.close()
@@ -160,7 +160,7 @@ def test_choices_follow_across_pages_and_live_in_the_url(streamlit_server, brows
     _open(other, url)
     other.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").wait_for(timeout=30_000)
     assert other.get_by_role("slider", name="Threshold (minutes by road)").input_value() == "240"
-    assert "People within 240 min" in other.inner_text("body")
+    assert "Women within 240 min" in other.inner_text("body")
     other.screenshot(path=str(tmp_path / "from_link.png"))
     fresh.close()
 

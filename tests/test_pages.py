@@ -32,40 +32,72 @@ def test_page_renders_without_exception(app_env, page):
 
 def test_map_page_threshold_changes_headline_figures(app_env):
     at = _run("app.py")
-    within_60 = _people(_metric(at, "People within"))
-    beyond_60 = _people(_metric(at, "People beyond"))
+    within_60 = _people(_metric(at, "Women within"))
+    beyond_60 = _people(_metric(at, "Women beyond"))
     at.sidebar.slider(key="threshold").set_value(180).run()
     assert not at.exception
-    within_180 = _people(_metric(at, "People within"))
-    beyond_180 = _people(_metric(at, "People beyond"))
+    within_180 = _people(_metric(at, "Women within"))
+    beyond_180 = _people(_metric(at, "Women beyond"))
     assert within_180 > within_60
     assert within_180 + beyond_180 == within_60 + beyond_60  # the same people, split differently
-    assert "180 min" in next(m.label for m in at.metric if m.label.startswith("People within"))
+    assert "180 min" in next(m.label for m in at.metric if m.label.startswith("Women within"))
 
 
 def test_map_page_type_and_season_change_figures(app_env):
     at = _run("app.py")
-    shelter_within = _people(_metric(at, "People within"))
+    shelter_within = _people(_metric(at, "Women within"))
     at.sidebar.multiselect(key="service_types").set_value(["shelter", "crisis_centre", "support_service"]).run()
-    assert _people(_metric(at, "People within")) > shelter_within
+    assert _people(_metric(at, "Women within")) > shelter_within
     at.sidebar.multiselect(key="service_types").set_value(["shelter"]).run()
     at.sidebar.slider(key="threshold").set_value(240).run()
-    summer = _people(_metric(at, "People within"))
+    summer = _people(_metric(at, "Women within"))
     at.sidebar.radio(key="season").set_value("winter").run()
     assert not at.exception
-    assert _people(_metric(at, "People within")) < summer  # avalanche-prone roads are slower in winter
+    assert _people(_metric(at, "Women within")) < summer  # avalanche-prone roads are slower in winter
 
 
 def test_underserved_table_is_sorted_by_people_affected(app_env):
     at = _run("pages/1_Underserved_communities.py")
     table = at.dataframe[0].value
     assert len(table) > 100
-    people = table["population"].tolist()
-    assert people == sorted(people, reverse=True)
+    women = table["women"].tolist()
+    assert women == sorted(women, reverse=True)
     at.sidebar.slider(key="threshold").set_value(200).run()
     fewer = at.dataframe[0].value
     assert len(fewer) < len(table)
-    assert fewer["population"].tolist() == sorted(fewer["population"].tolist(), reverse=True)
+    assert fewer["women"].tolist() == sorted(fewer["women"].tolist(), reverse=True)
+    at.sidebar.radio(key="measure").set_value("population").run()
+    people = at.dataframe[0].value
+    assert "women" not in people and people["population"].tolist() == sorted(people["population"], reverse=True)
+
+
+def test_women_by_default_all_people_as_an_option_matching_the_library(app_env):
+    """The Map page's headline and district figures count women by default and all people
+    when chosen, each equal to the library's own analysis; the choice lives in the URL."""
+    from coverage import analysis
+    from dashboard import loaders
+
+    at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
+    at.query_params["district"] = "Panj"
+    at.run()
+    assert not at.exception
+    data = loaders.inputs()
+    runs = {m: analysis.analyse(data, loaders.travel_times("summer"), ["shelter"], 60, regions=["Khatlon", "Sughd"],
+                                measure=m) for m in ("women", "population")}
+    women = runs["women"].totals.set_index("region").loc["All"]
+    assert _people(_metric(at, "Women within 60 min")) == women["population_within"]
+    assert _people(_metric(at, "Women beyond 60 min")) == women["population_beyond"]
+    panj = data.districts.set_index("district").loc["Panj"]
+    assert _people(_metric(at, "Women (census 2020)")) == panj["women"]
+    assert any("female share" in c.value for c in at.caption)
+    at.sidebar.radio(key="measure").set_value("population").run()
+    assert not at.exception
+    people = runs["population"].totals.set_index("region").loc["All"]
+    assert _people(_metric(at, "People within 60 min")) == people["population_within"]
+    assert _people(_metric(at, "People beyond 60 min")) == people["population_beyond"]
+    assert _people(_metric(at, "Population (census 2020)")) == panj["population"]
+    assert at.query_params["count"] == ["people"] or at.query_params["count"] == "people"
+    assert women["population_within"] < people["population_within"]
 
 
 def test_reach_totals_add_up_over_districts(app_env):
@@ -165,10 +197,11 @@ def test_choices_from_url_drops_what_the_page_does_not_offer(districts):
     got = choices_from_url({"types": "x", "threshold": "17", "season": "spring", "regions": "", "district": "Nowhere"},
                            service_types=["shelter"], regions=["Sughd"], districts=districts)
     assert got == {}
-    got = choices_from_url({"threshold": "90", "district": "DUSTI"}, service_types=["shelter"], regions=["Sughd"],
-                           districts=districts)
+    got = choices_from_url({"threshold": "90", "district": "DUSTI", "count": "people"}, service_types=["shelter"],
+                           regions=["Sughd"], districts=districts)
     dusti = districts.loc[districts["district"] == "Dusti", "district_id"].iloc[0]
-    assert got == {"threshold": 90, "district_in_view": dusti}
+    assert got == {"threshold": 90, "district_in_view": dusti, "measure": "population"}
+    assert choices_from_url({"count": "girls"}, service_types=["shelter"], regions=["Sughd"], districts=districts) == {}
 
 
 def test_estimated_village_figures_say_they_are_an_even_share(app_env):
@@ -180,7 +213,7 @@ def test_estimated_village_figures_say_they_are_an_even_share(app_env):
     table = at.dataframe[0].value
     assert set(table["population_note"]) <= {labels.ESTIMATE_NOTE, labels.COUNTED_NOTE}
     panj = table[(table["district"] == "Panj") & (table["population_note"] == labels.ESTIMATE_NOTE)]
-    assert len(panj) >= 2 and panj["population"].nunique() <= 2  # an even split (villages; hamlets less)
+    assert len(panj) >= 2 and panj["women"].nunique() <= 2  # an even split (villages; hamlets less)
     assert (table["population_note"] == labels.ESTIMATE_NOTE).sum() > len(table) / 2
 
 
