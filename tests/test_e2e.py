@@ -113,7 +113,7 @@ def test_clicking_a_district_shows_its_figures(streamlit_server, browser, tmp_pa
     wait_idle(page)
     # the district's metrics arrive with the rerun that drew the heading, possibly a moment later
     metric = page.locator('[data-testid="stMetricLabel"]')
-    for text in ("Population (census 2020)", "Farthest community"):
+    for text in ("Women (census 2020)", "Farthest community"):
         metric.filter(has_text=text).first.wait_for(timeout=30_000)
     page.get_by_role("heading", name="Kuhistoni Mastchoh (Sughd)").scroll_into_view_if_needed()
     page.screenshot(path=str(tmp_path / "district_clicked.png"))
@@ -247,7 +247,7 @@ def test_a_district_is_picked_by_keyboard_under_an_older_name(streamlit_server, 
     page.get_by_role("heading", name="Dusti (Khatlon)").wait_for(timeout=30_000)
     wait_idle(page)
     metric = page.locator('[data-testid="stMetricLabel"]')
-    for text in ("Population (census 2020)", "Within 60 min", "Beyond", "Farthest community"):
+    for text in ("Women (census 2020)", "Within 60 min", "Beyond", "Farthest community"):
         metric.filter(has_text=text).first.wait_for(timeout=30_000)
     assert "district=Dusti" in page.url
     page.screenshot(path=str(tmp_path / "picked_by_keyboard.png"))

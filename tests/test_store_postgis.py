@@ -214,7 +214,7 @@ def test_the_dashboard_runs_on_a_postgis_registry(database, app_env, monkeypatch
     at = AppTest.from_file(str(PROJECT_ROOT / "app.py"), default_timeout=120)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
-    assert int(next(m.value for m in at.metric if m.label.startswith("People within")).replace(",", "")) > 0
+    assert int(next(m.value for m in at.metric if m.label.startswith("Women within")).replace(",", "")) > 0
 
     old = auth.BCRYPT_ROUNDS
     auth.BCRYPT_ROUNDS = 4
