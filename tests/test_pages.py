@@ -241,6 +241,25 @@ def test_winter_says_what_it_changes_from_the_library_figures(app_env):
     runs = {s: analysis.analyse(data, loaders.travel_times(s), ["shelter"], 240, season=s,
                                 regions=["Khatlon", "Sughd"]) for s in ("summer", "winter")}
     expected = seasons.winter_changes(runs["summer"].communities, runs["winter"].communities, threshold_min=240)
-    shown = next(df.value for df in at.dataframe)
+    shown = next(df.value for df in at.dataframe if "summer_minutes" in df.value.columns)
     assert len(expected) and sorted(shown["name"]) == sorted(expected["name"])
     assert (expected["winter_minutes"] > expected["summer_minutes"]).all()
+
+
+def test_winter_names_the_roads_it_closes_and_slows(app_env):
+    from coverage.analysis import seasons
+    from dashboard import loaders
+
+    at = _run("app.py")
+    at.sidebar.radio(key="season").set_value("winter").run()
+    assert not at.exception
+    expected = seasons.winter_roads(loaders.network_path(), settings=loaders.settings())
+    shown = next(df.value for df in at.dataframe if "km" in df.value.columns)
+    assert "Darband – Tavildara" in set(shown["name"])  # the pass road the default network closes
+    assert list(shown["name"]) == list(expected["name"])
+    assert list(shown["km"]) == list(expected["km"])
+    assert (shown["status"] == "closed").sum() == (expected["status"] == "closed").sum() >= 1
+    text = " ".join(m.value for m in at.markdown)
+    assert f"closes **{(expected['status'] == 'closed').sum()}** roads" in text
+    at.sidebar.radio(key="season").set_value("summer").run()
+    assert not any("km" in df.value.columns for df in at.dataframe)  # summer lists no closed roads
