@@ -79,6 +79,7 @@ def winter_note(result, choice) -> None:
                               choice.threshold_min, season="summer", regions=choice.regions)
     changes = seasons.winter_changes(summer.communities, result.communities, threshold_min=choice.threshold_min)
     st.subheader(_("What winter changes"))
+    winter_roads_list()
     if not len(changes):
         st.markdown(_("No community's time to the nearest {what} changes in winter: the roads the network "
                       "closes or slows in winter lie on no community's fastest route to one, so every figure "
@@ -95,6 +96,23 @@ def winter_note(result, choice) -> None:
                                 "population": st.column_config.NumberColumn(_("People"), format="localized"),
                                 "summer_minutes": st.column_config.NumberColumn(_("Summer (min)"), format="%d"),
                                 "winter_minutes": st.column_config.NumberColumn(_("Winter (min)"), format="%d")})
+
+
+def winter_roads_list() -> None:
+    """The roads the network closes or slows in winter, by name, with km."""
+    roads = loaders.winter_roads()
+    if not len(roads):
+        st.markdown(_("No road of the network is tagged as closed or slowed in winter."))
+        return
+    closed, slowed = roads[roads["status"] == "closed"], roads[roads["status"] == "slowed"]
+    st.markdown(_("The network closes **{c:,}** roads in winter ({ckm:,.0f} km) and slows **{s:,}** for "
+                  "avalanche risk ({skm:,.0f} km):").format(c=len(closed), ckm=closed["km"].sum(), s=len(slowed),
+                                                            skm=slowed["km"].sum()))
+    shown = roads.assign(name=roads["name"].where(roads["name"] != "", _("unnamed road")),
+                         status=roads["status"].map({"closed": _("closed"), "slowed": _("slowed (avalanche risk)")}))
+    st.dataframe(shown[["name", "status", "km"]], hide_index=True, width="stretch", key="winter_roads",
+                 column_config={"name": _("Road"), "status": _("In winter"),
+                                "km": st.column_config.NumberColumn(_("Length (km)"), format="%.0f")})
 
 
 MAP_KEY = "overview_map"

@@ -25,6 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coverage import analysis, config
+from coverage.analysis import seasons
 from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
@@ -190,6 +191,7 @@ def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
     )
     # the network is in the memory cache by now: this only reads its missing-node count
     _report_missing_nodes(roads.load_network(season=args.season, settings=settings))
+    _report_winter_roads(args.season, settings)
     if args.out:
         for path in write_results(result, Path(args.out)):
             console.print(f"Wrote {path}")
@@ -210,7 +212,15 @@ def cmd_route(args: argparse.Namespace, settings: config.Settings) -> int:
     )
     console.print("Via: " + " → ".join(found.towns))
     _report_missing_nodes(network)
+    _report_winter_roads(args.season, settings)
     return 0
+
+
+def _report_winter_roads(season: str, settings: config.Settings) -> None:
+    """In winter, one line naming the roads the network closes and slows (with km)."""
+    if season == "winter":
+        line = seasons.winter_roads_line(seasons.winter_roads(settings.network_path, settings=settings))
+        console.print(line[0].upper() + line[1:] + ".", markup=False, highlight=False, soft_wrap=True)
 
 
 def _report_missing_nodes(network: roads.RoutingNetwork) -> None:

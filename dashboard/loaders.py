@@ -20,6 +20,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage import analysis, config
+from coverage.analysis import seasons
 from coverage.digests import text_sha256
 from coverage.engine.roads import is_default_network
 from coverage.registry import store
@@ -47,6 +48,19 @@ def approximate_roads() -> bool:
     """True when the routing runs on the project's approximate default trunk-road network
     (captions and legends say so); False for a real OSM extract (``COVERAGE_NETWORK``)."""
     return is_default_network(network_path())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _winter_roads(network: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    return seasons.winter_roads(network, settings=settings())
+
+
+def winter_roads() -> pd.DataFrame:
+    """The named roads of the routing network that winter closes or slows, with km
+    (:func:`coverage.analysis.seasons.winter_roads`), cached per network file version."""
+    path = network_path()
+    stat = path.stat()
+    return _winter_roads(str(path), stat.st_mtime_ns, stat.st_size)
 
 
 def population_path() -> Path | None:

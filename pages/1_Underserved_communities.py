@@ -78,7 +78,8 @@ if selected_rows:
 left, right = st.columns([3, 2])
 with left:
     small = maps.point_map(points, session.map_services(), highlight=highlight, tiles=choice.tiles,
-                           service_types=result.service_types, settings=loaders.settings())
+                           service_types=result.service_types, settings=loaders.settings(),
+                           districts=loaders.display_districts(), towns=loaders.inputs().communities)
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))

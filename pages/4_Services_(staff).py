@@ -164,6 +164,8 @@ with tab_add:
         style_function=lambda _f: {"color": "#7b2d8e", "weight": 1, "fill": False},
         tooltip=folium.GeoJsonTooltip(fields=["district", "region"], aliases=[_("District"), _("Region")]),
     ).add_to(pick_map)
+    if not maps.shows_tiles(loaders.tiles_default(), loaders.settings()):  # no tiles: the project's place names
+        maps.place_names_layer(loaders.display_districts(), loaders.inputs().communities).add_to(pick_map)
     open_own = editable[editable["closed_date"] == ""]
     if len(open_own):
         maps.add_services(pick_map, open_own)

@@ -349,3 +349,13 @@ def test_route_with_a_pipe_as_network_does_not_hang(tmp_path):
     os.mkfifo(fifo)
     done = main_in_process("route", "Khujand", "Bokhtar", "--network", str(fifo))
     _one_clear_message(done, "not a regular file")
+
+
+def test_route_in_winter_names_the_closed_and_slowed_roads():
+    winter = main_in_process("route", "Dushanbe", "Khorugh", "--season", "winter")
+    text = " ".join(winter.stdout.split())
+    assert winter.returncode == 0, text
+    assert "Closed in winter: Darband – Tavildara (104 km), Tavildara – Qalaikhumb (81 km);" in text
+    assert "slowed (avalanche risk): Qalaikhumb – Khorugh (240 km)" in text
+    summer = main_in_process("route", "Dushanbe", "Khorugh")
+    assert summer.returncode == 0 and "Closed in winter" not in summer.stdout

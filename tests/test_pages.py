@@ -274,6 +274,82 @@ def test_winter_says_what_it_changes_from_the_library_figures(app_env):
     runs = {s: analysis.analyse(data, loaders.travel_times(s), ["shelter"], 240, season=s,
                                 regions=["Khatlon", "Sughd"]) for s in ("summer", "winter")}
     expected = seasons.winter_changes(runs["summer"].communities, runs["winter"].communities, threshold_min=240)
-    shown = next(df.value for df in at.dataframe)
+    shown = next(df.value for df in at.dataframe if "summer_minutes" in df.value.columns)
     assert len(expected) and sorted(shown["name"]) == sorted(expected["name"])
     assert (expected["winter_minutes"] > expected["summer_minutes"]).all()
+
+
+def test_winter_names_the_roads_it_closes_and_slows(app_env):
+    from coverage.analysis import seasons
+    from dashboard import loaders
+
+    at = _run("app.py")
+    at.sidebar.radio(key="season").set_value("winter").run()
+    assert not at.exception
+    expected = seasons.winter_roads(loaders.network_path(), settings=loaders.settings())
+    shown = next(df.value for df in at.dataframe if "km" in df.value.columns)
+    assert "Darband – Tavildara" in set(shown["name"])  # the pass road the default network closes
+    assert list(shown["name"]) == list(expected["name"])
+    assert list(shown["km"]) == list(expected["km"])
+    assert (shown["status"] == "closed").sum() == (expected["status"] == "closed").sum() >= 1
+    text = " ".join(m.value for m in at.markdown)
+    assert f"closes **{(expected['status'] == 'closed').sum()}** roads" in text
+    at.sidebar.radio(key="season").set_value("summer").run()
+    assert not any("km" in df.value.columns for df in at.dataframe)  # summer lists no closed roads
+
+
+def _folium_scripts(at: AppTest) -> str:
+    from conftest import component_text
+
+    return "\n".join(component_text(n) for n in at.main
+                     if type(n).__name__ == "UnknownElement" and n.proto.component_name.endswith("st_folium"))
+
+
+def map_labels(script: str) -> set[str]:
+    """The texts of the HTML labels (district and town names) a folium map script draws."""
+    import html
+    import json
+    import re
+
+    found: set[str] = set()
+    for items in re.findall(r"var items = (\[.*?\]);\n", script):
+        for item in json.loads(items):
+            found.add(html.unescape(re.sub(r"<[^>]+>", "", item["icon"])).replace("\u25cf", "").strip())
+    return found
+
+
+def test_small_map_names_districts_and_towns_without_tiles(app_env):
+    """COVERAGE_MAP_TILES=none (the test environment): the underserved page's small map
+    carries the project's own district and town names."""
+    from coverage.views import maps
+    from dashboard import loaders
+
+    at = _run("pages/1_Underserved_communities.py")
+    text = _folium_scripts(at)
+    assert "district-label" in text and "town-label" in text
+    labels = map_labels(text)
+    districts = set(loaders.display_districts()["district"])
+    communities = loaders.inputs().communities
+    towns = set(communities[communities["place"].isin(maps.TOWN_PLACES)]["name"])
+    hamlets = set(communities[communities["place"] == "hamlet"]["name"]) - towns - districts
+    assert len(districts) > 20 and len(towns) > 20
+    assert districts <= labels and towns <= labels
+    assert not hamlets & labels  # towns and cities only, not every hamlet
+
+
+def test_small_map_with_tiles_leaves_the_names_to_the_tiles(app_env):
+    import dataclasses
+
+    from coverage.views import maps
+    from dashboard import loaders
+
+    communities = loaders.inputs().communities
+    settings = dataclasses.replace(loaders.settings(), map_tiles_url="https://tile.example/{z}/{x}/{y}.png")
+    online = maps.point_map(communities.head(3).assign(threshold_min=60.0, minutes=10.0), loaders.public_services(),
+                            tiles=True, settings=settings, districts=loaders.display_districts(), towns=communities)
+    offline = maps.point_map(communities.head(3).assign(threshold_min=60.0, minutes=10.0), loaders.public_services(),
+                             tiles=False, settings=settings, districts=loaders.display_districts(), towns=communities)
+    rendered_online = online.get_root().render()
+    assert "town-label" not in rendered_online and "district-label" not in rendered_online
+    rendered = offline.get_root().render()
+    assert "town-label" in rendered and "district-label" in rendered

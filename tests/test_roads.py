@@ -268,3 +268,42 @@ def test_snap_all_points_at_once(tmp_path):
     assert net.node_names[index[0]] == "Khujand"
     assert 700 < distance[0] < 1000  # 0.01° of longitude at 40.3° N ≈ 850 m
     assert index[1] == -1 and np.isinf(distance[1])
+
+
+def test_winter_roads_names_the_tagged_ways_of_the_default_network():
+    """Against the authored file read independently: every way tagged closed in winter is
+    listed closed with its length tag in km, every avalanche way (not closed) slowed."""
+    import xml.etree.ElementTree as ET
+
+    from coverage.engine.winter_roads import winter_roads
+
+    expected: dict[tuple[str, str], float] = {}
+    for way in ET.parse(config.DEFAULT_NETWORK).getroot().iter("way"):
+        tags = {t.get("k"): t.get("v") for t in way.iter("tag")}
+        status = ("closed" if tags.get("seasonal:winter") == "closed"
+                  else "slowed" if tags.get("hazard") == "avalanche" else None)
+        if status:
+            key = (tags.get("name", ""), status)
+            expected[key] = expected.get(key, 0.0) + float(tags["length"]) / 1000.0
+    found = winter_roads(config.DEFAULT_NETWORK)
+    assert {"closed", "slowed"} <= set(found["status"])
+    got = {(r.name, r.status): r.km for r in found.itertuples()}
+    assert got.keys() == expected.keys()
+    assert all(abs(got[k] - expected[k]) < 1e-6 for k in expected)
+    assert list(found["status"]).index("slowed") == (found["status"] == "closed").sum()  # closed first
+
+
+def test_winter_roads_of_a_file_without_seasonal_tags_is_empty(tmp_path):
+    from coverage.analysis.seasons import winter_roads_line
+    from coverage.engine.winter_roads import winter_roads
+
+    path = tmp_path / "plain.osm"
+    path.write_text(
+        '<?xml version="1.0"?><osm version="0.6">'
+        '<node id="1" lat="38.5" lon="68.7"/><node id="2" lat="38.6" lon="68.8"/>'
+        '<way id="10"><nd ref="1"/><nd ref="2"/><tag k="highway" v="primary"/><tag k="name" v="A"/></way>'
+        '<way id="11"><nd ref="2"/><nd ref="1"/><tag k="highway" v="footway"/><tag k="hazard" v="avalanche"/></way>'
+        '</osm>', encoding="utf-8")
+    found = winter_roads(path)
+    assert found.empty  # the avalanche footway is not a road the engine drives
+    assert "none" in winter_roads_line(found)

@@ -360,3 +360,20 @@ def test_staff_see_only_their_organisations_history(staff_env):
     at = _sign_in(_page(), username="boss")
     lines = _frame(at, "when (UTC)", "who", "service_id", "action", "field", "old", "new")
     assert "gulrukhsor's edit" in set(lines["new"])
+
+
+def test_the_picker_map_names_districts_and_towns_without_tiles(staff_env):
+    from conftest import component_text
+    from test_pages import map_labels
+
+    from coverage.views import maps
+    from dashboard import loaders
+
+    at = _sign_in(_page())
+    text = "\n".join(component_text(n) for n in at.main
+                     if type(n).__name__ == "UnknownElement" and n.proto.component_name.endswith("st_folium"))
+    assert "district-label" in text and "town-label" in text
+    communities = loaders.inputs().communities
+    labels = map_labels(text)
+    assert set(loaders.display_districts()["district"]) <= labels
+    assert set(communities[communities["place"].isin(maps.TOWN_PLACES)]["name"]) <= labels

@@ -6,6 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from coverage.engine.winter_roads import winter_roads
+
+__all__ = ["MIN_CHANGE_MIN", "winter_changes", "winter_roads", "winter_roads_line"]
+
 MIN_CHANGE_MIN = 1.0  # a change smaller than this (minutes) is rounding, not winter
 
 
@@ -30,3 +34,28 @@ def winter_changes(summer: pd.DataFrame, winter: pd.DataFrame, *, threshold_min:
     out = merged[lost | slower].assign(
         crosses_threshold=lambda t: (t["summer_minutes"] <= threshold_min) & (t["winter_minutes"] > threshold_min))
     return out.sort_values("population", ascending=False).reset_index(drop=True)
+
+
+def winter_roads_line(roads: pd.DataFrame) -> str:
+    """One sentence naming the roads winter closes and slows.
+
+    Parameters
+    ----------
+    roads : pandas.DataFrame
+        :func:`winter_roads` output (name, status, km).
+
+    Returns
+    -------
+    str
+        ``"closed in winter: A (104 km), B (81 km); slowed (avalanche risk): C (240 km)"``,
+        or a sentence saying that no road of the network is closed or slowed.
+    """
+    if not len(roads):
+        return "closed in winter: none (no road of the network is tagged as closed or slowed in winter)"
+    parts = []
+    for status, label in (("closed", "closed in winter"), ("slowed", "slowed (avalanche risk)")):
+        rows = roads[roads["status"] == status]
+        names = ", ".join(f"{name or 'unnamed road'} ({km:,.0f} km)" for name, km in zip(rows["name"], rows["km"],
+                                                                                         strict=True))
+        parts.append(f"{label}: {names or 'none'}")
+    return "; ".join(parts)

@@ -102,6 +102,11 @@ def closed_in_winter(data: Mapping[str, Any]) -> bool:
     return False
 
 
+def avalanche_hazard(data: Mapping[str, Any]) -> bool:
+    """``hazard=avalanche``: the way stays open in winter but is slowed."""
+    return "avalanche" in _values(data.get("hazard"))
+
+
 def edge_speed_kph(data: Mapping[str, Any], settings: Settings, season: str) -> float | None:
     """Driving speed on one edge in km/h, or None when the edge is closed in ``season``.
 
@@ -134,7 +139,7 @@ def edge_speed_kph(data: Mapping[str, Any], settings: Settings, season: str) -> 
     cap = parse_maxspeed_kph(data.get("maxspeed"))
     if cap is not None:
         speed = min(speed, cap)
-    if season == "winter" and "avalanche" in _values(data.get("hazard")):
+    if season == "winter" and avalanche_hazard(data):
         speed *= settings.winter_avalanche_speed_factor
     return speed
 

@@ -38,6 +38,10 @@ LEGEND_FOLD_BELOW_PX = 600  # a map narrower than this (pixels) shows the legend
 MIN_ZOOM = 5  # zoomed out no further than Central Asia
 BOUNDS_MARGIN_DEG = 1.0  # the map pans no further than this beyond config.TJ_BOUNDS (degrees)
 DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance for drawing
+TOWN_PLACES = ("city", "town")  # the communities labelled by name on a map without tiles
+# the offline maps' label layer (its name shows in a layer control; st_folium draws no map whose
+# own children hold a folium.LayerControl, so the small maps carry none)
+PLACE_NAMES_LAYER = "Place names (districts, towns)"
 
 ATTRIBUTION = (
     "&copy; OpenStreetMap contributors (ODbL) · geoBoundaries · GeoNames (CC BY 4.0) · "
@@ -411,7 +415,7 @@ def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
         layer.add_to(fmap)
 
 
-def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
+def add_district_labels(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame) -> None:
     """District names as text on the map, so the map reads without background tiles."""
     points = districts.to_crs(config.CRS_METRIC).representative_point().to_crs(config.CRS_STORE)
     items = [
@@ -422,6 +426,63 @@ def add_district_labels(fmap: folium.Map, districts: gpd.GeoDataFrame) -> None:
     ]
     _DivMarkers(items, icon_size=(110, 14), icon_anchor=(55, 7), class_name="district-label",
                 interactive=False).add_to(fmap)
+
+
+def add_town_labels(fmap: folium.Map | folium.FeatureGroup, communities: gpd.GeoDataFrame) -> None:
+    """Names of the towns and cities among ``communities`` (column ``place`` in
+    :data:`TOWN_PLACES`) as text beside a dot, so a map without tiles shows where they are.
+
+    Parameters
+    ----------
+    fmap : folium.Map or folium.FeatureGroup
+        Where the labels go.
+    communities : geopandas.GeoDataFrame
+        Points (EPSG:4326) with ``name`` and ``place``; other places are left out.
+    """
+    towns = communities[communities["place"].isin(TOWN_PLACES)] if "place" in communities else communities.iloc[:0]
+    towns = towns.to_crs(config.CRS_STORE)
+    items = [
+        {"at": [round(y, 4), round(x, 4)],
+         "icon": ('<div style="font:11px/14px sans-serif;color:#333;white-space:nowrap;'
+                  'text-shadow:0 0 3px #fff,0 0 3px #fff;pointer-events:none">'
+                  f'&#9679;&nbsp;{html.escape(str(name))}</div>')}
+        for name, x, y in zip(towns["name"], towns.geometry.x, towns.geometry.y, strict=True)
+    ]
+    _DivMarkers(items, icon_size=(140, 14), icon_anchor=(4, 7), class_name="town-label",
+                interactive=False).add_to(fmap)
+
+
+def shows_tiles(tiles: bool, settings: config.Settings | None = None) -> bool:
+    """True when a map drawn with ``tiles`` gets a background (tiles asked for and
+    ``settings.map_tiles_url`` set); False means the map must carry its own place names."""
+    settings = config.load_settings() if settings is None else settings
+    return bool(tiles) and settings.map_tiles_url is not None
+
+
+def place_names_layer(districts: gpd.GeoDataFrame | None = None,
+                      communities: gpd.GeoDataFrame | None = None) -> folium.FeatureGroup:
+    """The plain map's own place names from the project's data: district names at their
+    representative points and town/city names (:func:`add_town_labels`), as one layer named
+    :data:`PLACE_NAMES_LAYER`.
+
+    Parameters
+    ----------
+    districts : geopandas.GeoDataFrame, optional
+        District polygons with ``district``.
+    communities : geopandas.GeoDataFrame, optional
+        Community points with ``name`` and ``place``.
+
+    Returns
+    -------
+    folium.FeatureGroup
+        The layer, to add to a map.
+    """
+    layer = folium.FeatureGroup(name=PLACE_NAMES_LAYER)
+    if districts is not None and len(districts):
+        add_district_labels(layer, districts)
+    if communities is not None and len(communities):
+        add_town_labels(layer, communities)
+    return layer
 
 
 def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
@@ -457,10 +518,15 @@ def coverage_layers(
 
 def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
               tiles: bool = True, service_types: Sequence[str] | None = None, *,
-              settings: config.Settings | None = None) -> folium.Map:
+              settings: config.Settings | None = None, districts: gpd.GeoDataFrame | None = None,
+              towns: gpd.GeoDataFrame | None = None) -> folium.Map:
     """A small map of a few communities (e.g. the underserved table) and the services
-    (only ``service_types`` when given); ``highlight`` is an index label of ``points``."""
+    (only ``service_types`` when given); ``highlight`` is an index label of ``points``.
+    Without background tiles, the names of ``districts`` and of the towns among ``towns``
+    (communities) are drawn from the project's data (:func:`place_names_layer`)."""
     fmap = base_map(tiles=tiles, settings=settings)
+    if not shows_tiles(tiles, settings):
+        place_names_layer(districts, towns).add_to(fmap)
     if len(points):
         add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0)
     if service_types is not None:
