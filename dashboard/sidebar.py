@@ -133,7 +133,7 @@ def draw_sidebar(default_types: tuple[str, ...] = ("shelter",), *, shared: bool 
     focus = [r for r in config.FOCUS_REGIONS if r in all_regions]
     regions = st.sidebar.multiselect(_("Regions"), all_regions, default=_default("regions", focus).get("value"),
                                      key="regions")
-    tiles = st.sidebar.checkbox(_("Background map (needs internet)"), key="tiles",
+    tiles = st.sidebar.checkbox(_("Street map background (OpenStreetMap tiles; needs internet)"), key="tiles",
                                 **_default("tiles", tiles_default()))
     st.sidebar.caption(_("Road network: approximate trunk roads (see About the data). "
                          "Rural populations are estimates.") if approximate_roads() else
