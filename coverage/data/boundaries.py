@@ -20,7 +20,7 @@ import pyogrio
 from shapely.geometry import Point
 
 from coverage import config
-from coverage.errors import BoundaryError
+from coverage.errors import BoundaryError, CoverageError
 
 DISTRICTS_LAYER = "districts"
 REGIONS_LAYER = "regions"
@@ -337,23 +337,46 @@ def load_districts(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     FileNotFoundError
         ``path`` is missing (run the data step first).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
-    gdf = pyogrio.read_dataframe(path, layer=DISTRICTS_LAYER)
-    _require_women(gdf, path)
-    gdf["population"] = gdf["population"].astype("int64")
-    gdf["women"] = gdf["women"].astype("int64")
+    gdf = read_counted_layer(path, DISTRICTS_LAYER, error=BoundaryError,
+                             no_women_id="boundaries.no_women_column")
     gdf["district_aliases"] = gdf["district_aliases"].fillna("")
     gdf["seat"] = gdf["seat"].fillna("")
     return gdf.to_crs(config.CRS_STORE)
 
 
-def _require_women(gdf: pd.DataFrame, path: Path) -> None:
+def read_counted_layer(path: Path | str, layer: str, *, error: type[CoverageError],
+                       no_women_id: str) -> gpd.GeoDataFrame:
+    """A layer the data step wrote, with its ``population`` and ``women`` counts as int64.
+
+    Parameters
+    ----------
+    path
+        The GeoPackage the data step wrote.
+    layer
+        Its layer to read.
+    error, no_women_id
+        The error class and message id for a layer written before women were counted.
+
+    Returns
+    -------
+    GeoDataFrame
+        The layer in the CRS it was written in (EPSG:4326 for the data step's files).
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is missing (run the data step first).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
+    gdf = pyogrio.read_dataframe(path, layer=layer)
     if "women" not in gdf.columns:
-        raise BoundaryError(f"{path}: written before women were counted (no 'women' column); "
-                            "run the data step again (python -m coverage data)",
-                            message_id="boundaries.no_women_column")
+        raise error(f"{path}: written before women were counted (no 'women' column); "
+                    "run the data step again (python -m coverage data)", message_id=no_women_id)
+    gdf["population"] = gdf["population"].astype("int64")
+    gdf["women"] = gdf["women"].astype("int64")
+    return gdf
 
 
 def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
@@ -369,13 +392,7 @@ def load_regions(path: Path = config.DISTRICTS_FILE) -> gpd.GeoDataFrame:
     FileNotFoundError
         ``path`` is missing (run the data step first).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
-    gdf = pyogrio.read_dataframe(path, layer=REGIONS_LAYER)
-    _require_women(gdf, path)
-    gdf["population"] = gdf["population"].astype("int64")
-    gdf["women"] = gdf["women"].astype("int64")
+    gdf = read_counted_layer(path, REGIONS_LAYER, error=BoundaryError, no_women_id="boundaries.no_women_column")
     return gdf.to_crs(config.CRS_STORE)
 
 

@@ -21,7 +21,7 @@ from shapely.geometry import Point
 from coverage import config
 
 from coverage.data import tables
-from coverage.data.boundaries import normalise_name
+from coverage.data.boundaries import normalise_name, read_counted_layer
 from coverage.errors import CommunityError
 
 COMMUNITIES_LAYER = "communities"
@@ -450,17 +450,9 @@ def load_communities(path: Path = config.COMMUNITIES_FILE) -> gpd.GeoDataFrame:
     FileNotFoundError
         ``path`` is missing (run the data step first).
     """
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} not found: run the data step first (python -m coverage data)")
-    gdf = pyogrio.read_dataframe(path, layer=COMMUNITIES_LAYER)
+    gdf = read_counted_layer(path, COMMUNITIES_LAYER, error=CommunityError,
+                             no_women_id="communities.no_women_column")
     gdf["community_id"] = gdf["community_id"].astype(str)
-    if "women" not in gdf.columns:
-        raise CommunityError(f"{path}: written before women were counted (no 'women' column); "
-                             "run the data step again (python -m coverage data)",
-                             message_id="communities.no_women_column")
-    gdf["population"] = gdf["population"].astype("int64")
-    gdf["women"] = gdf["women"].astype("int64")
     gdf["estimated"] = gdf["estimated"].astype(bool)
     return gdf.to_crs(config.CRS_STORE)
 
