@@ -236,6 +236,22 @@ XLSX_MAX_UNCOMPRESSED_BYTES = 25 * 1024 * 1024  # all members of an XLSX (zip) t
 XLSX_MAX_MEMBERS = 200  # files inside an XLSX (zip)
 MAX_THRESHOLD_MIN = 24 * 60.0  # largest travel-time threshold accepted, minutes
 MAX_POPULATION_FILE_BYTES = 200 * 1024 * 1024  # a user's population CSV (H3 cells of the whole country fit)
+# Largest ``places`` (beds or places) one service may list: the biggest shelters in the
+# sources hold 3 to 12 women; a figure above this is a typing slip, not a shelter.
+MAX_SERVICE_PLACES = 500
+
+# --- capacity (issue 13) -------------------------------------------------------------------
+# Shelter places needed at any one time per 10,000 inhabitants, for "does the demand exceed
+# the places in reach?". Source: Council of Europe, Explanatory Report to the Istanbul
+# Convention (CETS 210), para. 135, and its minimum standards for support services
+# (EG-TFV(2008)6): "one family place per 10,000 head of population" (a family place = a
+# woman with her children). It is a European planning standard, not a measured need in
+# Tajikistan: every demand figure made with it is an ESTIMATE, and users can change it
+# (Settings.capacity_demand_per_10k, CLI --demand-rate, the Capacity page).
+CAPACITY_DEMAND_PER_10K = 1.0
+CAPACITY_DEMAND_SOURCE = ("Council of Europe, Explanatory Report to the Istanbul Convention (CETS 210), para. 135: "
+                          "one family place per 10,000 head of population")
+CAPACITY_TYPES: tuple[str, ...] = ("shelter",)  # default service type(s) of the capacity analysis
 
 # --- map display ---------------------------------------------------------------------------
 MAP_TILES_URL = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"  # OpenStreetMap's own tiles
@@ -278,6 +294,9 @@ class Settings:
         (env ``COVERAGE_MAP_TILES``, ``none`` or ``off`` for None).
     leaflet_url
         Where the browser loads Leaflet from (env ``COVERAGE_LEAFLET_URL``).
+    capacity_demand_per_10k
+        Shelter places needed at any one time per 10,000 inhabitants (an assumption; see
+        :data:`CAPACITY_DEMAND_SOURCE`), for the capacity analysis's demand estimate.
     """
 
     highway_speed_kph: Mapping[str, float] = field(default_factory=lambda: dict(HIGHWAY_SPEED_KPH))
@@ -299,6 +318,7 @@ class Settings:
     sparse_network_max_nodes: int = SPARSE_NETWORK_MAX_NODES
     snap_candidates: int = SNAP_CANDIDATES
     default_threshold_min: float = DEFAULT_THRESHOLD_MIN
+    capacity_demand_per_10k: float = CAPACITY_DEMAND_PER_10K  # places needed per 10,000 people (an assumption)
     # paths and switches
     data_dir: Path = DATA_DIR
     network_path: Path = DEFAULT_NETWORK
@@ -336,7 +356,8 @@ COOKIE_SECRET_VARIABLE = "COVERAGE_COOKIE_SECRET"
 
 # What each field holds, for checking a value from a file, the environment or a flag.
 _POSITIVE = ("default_speed_kph", "tunnel_speed_kph", "winter_avalanche_speed_factor", "access_detour_factor",
-             "access_speed_sparse_kph", "access_speed_dense_kph", "default_threshold_min")
+             "access_speed_sparse_kph", "access_speed_dense_kph", "default_threshold_min",
+             "capacity_demand_per_10k")
 _COUNTS = {"sparse_network_max_nodes": 0, "snap_candidates": 1}  # field → smallest allowed
 _TABLES = ("highway_speed_kph", "surface_speed_factor", "terrain_speed_factor", "smoothness_speed_factor")
 # (A missing mirror is reported by the data step that needs it: scripts set

@@ -47,6 +47,12 @@ def form_choices(districts: gpd.GeoDataFrame) -> FormChoices:
     )
 
 
+def _places_text(value: Any) -> str:
+    """A stored ``places`` value as the form's text: digits, or "" when unknown."""
+    shown = texts.fmt_places(value)
+    return shown if shown.isdigit() else ""
+
+
 def _index(options: list, value: Any) -> int:
     return options.index(value) if value in options else 0
 
@@ -114,9 +120,13 @@ def service_form(key: str, user: auth.User, choices: FormChoices, *, current: Ma
         fields["source_date"] = c2.text_input(_("Source date"), row.get("source_date", ""), key=key + "source_date")
         fields["confidence"] = c3.selectbox(_("Confidence"), confidence, index=_index(confidence, row.get("confidence")),
                                             key=key + "confidence")
-        c1, c2 = st.columns(2)
+        c1, c2, c3 = st.columns(3)
         fields["opened_year"] = c1.text_input(_("Opened (year)"), row.get("opened_year", ""), key=key + "opened")
-        fields["address"] = c2.text_input(_("Address (staff only, never public)"), row.get("address", ""),
+        fields["places"] = c2.text_input(
+            _("Places (beds; empty = unknown)"), _places_text(row.get("places")), key=key + "places",
+            help=_("How many women (each with her children) the service can house at one time, as a whole number. "
+                   "Leave it empty when you do not know: empty counts as unknown, never as zero."))
+        fields["address"] = c3.text_input(_("Address (staff only, never public)"), row.get("address", ""),
                                           key=key + "address")
         fields["note"] = st.text_area(_("Note"), row.get("note", ""), key=key + "note", height=68)
         if user.is_admin:

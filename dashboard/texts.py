@@ -21,6 +21,11 @@ def fmt_people(count: float) -> str:
     return labels.fmt_people(count, gettext=_)
 
 
+def fmt_places(places: object) -> str:
+    """:func:`coverage.views.labels.fmt_places` in the dashboard's language ('unknown' for NA)."""
+    return labels.fmt_places(places, gettext=_)
+
+
 def type_phrase(types: tuple[str, ...]) -> str:
     return _(" or ").join(TYPE_LABELS.get(t, t).lower() for t in types)
 

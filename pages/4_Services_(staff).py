@@ -133,8 +133,9 @@ with tab_list:
     shown = view[view["editable"]] if only_mine else view
     table = pd.DataFrame(shown.drop(columns="geometry"))
     table["status"] = table["closed_date"].map(lambda d: _("closed {d}").format(d=d) if d else _("open"))
+    table["places"] = [texts.fmt_places(v) for v in table["places"]]  # empty → "unknown", never 0
     columns = ["editable", "service_id", "name", "type", "organisation", "town", "district", "region", "lon", "lat",
-               "location_precision", "confidential", "capacity", "status", "owner_org", "address", "source_date"]
+               "location_precision", "confidential", "capacity", "places", "status", "owner_org", "address", "source_date"]
     st.caption(_("{n} services ({open} open); {e} editable by you. Other organisations' confidential services "
                  "are shown at town level, without address or note.").format(
         n=len(view), open=int((view["closed_date"] == "").sum()), e=len(editable)))

@@ -8,7 +8,9 @@ where the service is placed:
 * a named town → the GeoNames point of that town, ``location_precision=settlement``;
 * only a district → the district seat's GeoNames point, ``location_precision=district``
   (never an invented village; a jamoat named by the source is kept in ``note``);
-* shelters are ``confidential`` and only ever placed at town level.
+* shelters are ``confidential`` and only ever placed at town level;
+* ``places`` (a whole number) only where a source gives a capacity (see :data:`PLACES`;
+  a range gives its lower bound), else empty = unknown.
 
 Rows left out, and why: helplines (no place to travel to), the two perpetrator
 programmes (not survivor services), and statements that name only a region
@@ -28,7 +30,7 @@ from pathlib import Path
 from coverage import config
 
 # GeoNames points (geonameid: name as in GeoNames, lat, lon) used as town or seat.
-PLACES: dict[str, tuple[int, str, float, float]] = {
+TOWNS: dict[str, tuple[int, str, float, float]] = {
     "Khujand": (1514879, "Khujand", 40.28256, 69.62216),
     "Ghafurov": (1514900, "Ghafurov", 40.21571, 69.72867),
     "Istaravshan": (1220253, "Istaravshan", 39.9142, 69.00328),
@@ -141,6 +143,21 @@ DECISIONS: list[tuple[int, str, str, str | None, str, str, str, str, str]] = [
      "Government focal point; only the district is known; placed at the district seat."),
 ]
 
+# ``places`` (beds or places: the women, each with her children, a service can house at
+# one time) from the fact row's published ``capacity``; a service not listed here has
+# unknown places (empty, never zero). Where the sources give a range, the lower bound:
+# the capacity analysis must not promise places that may not exist.
+PLACES: dict[str, tuple[int, str]] = {
+    # fact 0: "6 persons (IWPR, 2005); up to 12 individuals (RFE/RL, 2007)" → 6, the lower
+    # bound (12 "individuals" likely counts children too).
+    "SGH-GUL-SH1": (6, "6-12 in the sources (IWPR 2005: 6 persons; RFE/RL 2007: up to 12 individuals); "
+                       "the lower bound is used"),
+    # fact 3: "up to 4 women" (RFE/RL, 2007; status since unknown).
+    "SGH-GUL-SH2": (4, "RFE/RL 2007: up to 4 women; no later source"),
+    # fact 19: "3 DV victims with their children; stay up to 14 days" (pdv.tj).
+    "KHT-GHM-SH1": (3, "pdv.tj: 3 victims with their children, for up to 14 days"),
+}
+
 # Najoti Kudakon's own brief (MISSION.md): 24 self-help groups and 12 support services
 # for women in five districts of the Kulob zone; the split per district is not public.
 MISSION_SOURCE = "Najoti Kudakon project brief, as quoted in the project's MISSION.md"
@@ -172,7 +189,7 @@ def _org(organisation: str) -> str:
 
 COLUMNS = [
     "service_id", "name", "organisation", "org", "type", "town", "district", "region", "lon", "lat",
-    "location_precision", "confidential", "capacity", "opened_year", "source", "source_date",
+    "location_precision", "confidential", "capacity", "places", "opened_year", "source", "source_date",
     "confidence", "note",
 ]
 
@@ -188,14 +205,16 @@ def _without_address_sentences(text: str) -> str:
 
 def _row(service_id, name, organisation, stype, town_key, precision, district, region, capacity,
          opened, source, source_date, confidence, note) -> dict[str, str]:
-    _, town_name, lat, lon = PLACES[town_key]
+    _, town_name, lat, lon = TOWNS[town_key]
+    places, places_note = PLACES.get(service_id, ("", ""))
     return {
         "service_id": service_id, "name": name, "organisation": organisation, "org": _org(organisation),
         "type": stype,
         "town": town_name, "district": district, "region": region, "lon": f"{lon:.5f}", "lat": f"{lat:.5f}",
         "location_precision": precision, "confidential": "true" if stype == "shelter" else "false",
-        "capacity": capacity, "opened_year": opened, "source": source, "source_date": source_date,
-        "confidence": confidence, "note": note,
+        "capacity": capacity, "places": str(places), "opened_year": opened, "source": source, "source_date": source_date,
+        "confidence": confidence,
+        "note": " ".join(part for part in (note, f"Places: {places_note}." if places_note else "") if part),
     }
 
 

@@ -40,6 +40,7 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "org",  # short organisation name for reach figures; empty → organisation
     "district_id",
     "capacity",
+    "places",  # beds or places, a whole number; empty = unknown (never read as zero)
     "opened_year",
     "source",
     "source_date",
@@ -48,7 +49,8 @@ OPTIONAL_COLUMNS: tuple[str, ...] = (
     "closed_date",
 )
 ALL_COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
-TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ALL_COLUMNS if c not in ("lon", "lat"))
+# ``places`` is a number, checked (and written back as digits) by its own rule.
+TEXT_COLUMNS: tuple[str, ...] = tuple(c for c in ALL_COLUMNS if c not in ("lon", "lat", "places"))
 
 MAX_UPLOAD_BYTES = config.MAX_UPLOAD_BYTES  # a services list is a few hundred rows; 5 MB is far beyond
 FORMULA_PREFIXES = ("=", "+", "-", "@")
@@ -126,9 +128,73 @@ def read_file(path: str | Path) -> bytes:
 # --- validating ----------------------------------------------------------------------------
 
 
+# What is wrong with a ``places`` cell (one kind per cell, so each bad cell gets one line):
+# error text in the schema → message id.
+_PLACES_ERRORS: dict[str, tuple[str, str]] = {
+    "not_a_number": ("is not a number (beds or places as a whole number; leave it empty when unknown)",
+                     "services.places_not_a_number"),
+    "negative": ("must not be negative", "services.places_negative"),
+    "fraction": ("must be a whole number of places", "services.places_fraction"),
+    "too_large": (f"is more than {config.MAX_SERVICE_PLACES} places, too many for one service; check the figure",
+                  "services.places_too_large"),
+}
+
+
+def _places_numbers(text: pd.Series) -> pd.Series:
+    """``places`` cells as floats: empty → NaN (unknown), a decimal comma accepted,
+    anything that is not a finite number → NaN too (tell them apart by the text)."""
+    numbers = pd.to_numeric(text.astype(str).str.strip().str.replace(",", ".", regex=False), errors="coerce")
+    return numbers.where(np.isfinite(numbers.astype(float)))
+
+
+def places_problem_kinds(text: pd.Series) -> pd.Series:
+    """What is wrong with each ``places`` cell: ``""`` (fine, or empty = unknown), or one
+    of ``not_a_number``, ``negative``, ``fraction``, ``too_large`` (in that order of
+    precedence, so a cell has one kind).
+
+    Parameters
+    ----------
+    text : Series
+        The cells as typed (str).
+
+    Returns
+    -------
+    Series of str
+        Same index.
+    """
+    stripped = text.astype(str).str.strip()
+    number = _places_numbers(stripped)
+    kind = pd.Series("", index=text.index, dtype=object)
+    kind[(stripped != "") & number.isna()] = "not_a_number"
+    ok = number.notna()
+    kind[ok & (number < 0)] = "negative"
+    kind[ok & (number >= 0) & (number != np.floor(number))] = "fraction"
+    kind[ok & (number >= 0) & (number == np.floor(number)) & (number > config.MAX_SERVICE_PLACES)] = "too_large"
+    return kind
+
+
+def places_values(places: pd.Series) -> np.ndarray:
+    """Places as float (NaN = unknown) from a typed ``Int64`` column or its text form.
+
+    Parameters
+    ----------
+    places : Series
+        ``places`` as :func:`validate_services` returns it (``Int64``, NA = unknown) or as
+        text (``""`` = unknown).
+
+    Returns
+    -------
+    ndarray
+        float64 places, NaN where unknown.
+    """
+    return _places_numbers(places.astype(object).where(places.notna(), "")).to_numpy(dtype=float)
+
+
 def _text_schema() -> pa.DataFrameSchema:
     """Checks on the text columns; coordinates are checked separately (need both at once)."""
     not_blank = pa.Check(lambda s: s.str.strip() != "", element_wise=False, error="is empty")
+    places_checks = [pa.Check(lambda s, k=kind: places_problem_kinds(s) != k, element_wise=False, error=message)
+                     for kind, (message, _id) in _PLACES_ERRORS.items()]
     return pa.DataFrameSchema(
         {
             "service_id": pa.Column(str, [not_blank, pa.Check.str_matches(r"^[A-Za-z0-9_.\-]+$",
@@ -143,6 +209,7 @@ def _text_schema() -> pa.DataFrameSchema:
             "confidence": pa.Column(str, pa.Check.isin(("",) + config.CONFIDENCE_LEVELS,
                                     error=f"must be empty or one of {', '.join(config.CONFIDENCE_LEVELS)}"),
                                     required=False),
+            "places": pa.Column(str, places_checks, required=False),
         },
         strict=False,
     )
@@ -153,6 +220,9 @@ _CellProblem = tuple[int, str, str, str, dict]
 _SCHEMA_IDS = {"service_id": "services.id_characters", "type": "services.unknown_type",
                "location_precision": "services.unknown_precision", "confidential": "services.not_boolean",
                "confidence": "services.unknown_confidence"}
+
+
+_PLACES_IDS = dict(_PLACES_ERRORS.values())
 
 
 def _schema_problems(frame: pd.DataFrame) -> list[_CellProblem]:
@@ -176,7 +246,9 @@ def _schema_problems(frame: pd.DataFrame) -> list[_CellProblem]:
                 out.append((int(index), str(column), message, "services.empty", {}))
                 continue
             shown = "" if value is None or value == "" else f" ('{value}')"
-            out.append((int(index), str(column), f"{message}{shown}", _SCHEMA_IDS.get(str(column), "services.invalid_value"),
+            message_id = _PLACES_IDS.get(message) if column == "places" else None
+            out.append((int(index), str(column), f"{message}{shown}",
+                        message_id or _SCHEMA_IDS.get(str(column), "services.invalid_value"),
                         {"value": "" if value is None else str(value)}))
         return out
     return []
@@ -299,7 +371,8 @@ def validate_services(
     -------
     GeoDataFrame
         :data:`ALL_COLUMNS` in that order (``lon``/``lat`` float degrees,
-        ``confidential`` bool, the rest str; ``org`` defaults to ``organisation``) plus
+        ``confidential`` bool, ``places`` nullable ``Int64`` (beds or places; NA =
+        unknown, never zero), the rest str; ``org`` defaults to ``organisation``) plus
         point ``geometry`` in EPSG:4326.
 
     Raises
@@ -307,7 +380,8 @@ def validate_services(
     ServicesError
         Missing or unknown columns, no rows, or every bad cell (unknown type, empty
         required text, bad or swapped or outside-Tajikistan coordinates, formula
-        prefixes, duplicate or taken ids). A confidential row's coordinates are never
+        prefixes, duplicate or taken ids, ``places`` that is not a whole number from 0 to
+        :data:`coverage.config.MAX_SERVICE_PLACES`). A confidential row's coordinates are never
         repeated in a message.
     """
     if frame.empty and len(frame.columns) == 0:
@@ -358,6 +432,7 @@ def validate_services(
     for column in OPTIONAL_COLUMNS:
         if column not in typed:
             typed[column] = ""
+    typed["places"] = pd.array(_places_numbers(typed["places"]).round(), dtype="Int64")  # NA = unknown
     typed = typed[list(ALL_COLUMNS)]
     typed["org"] = typed["org"].where(typed["org"].str.strip() != "", typed["organisation"])
     return gpd.GeoDataFrame(typed, geometry=gpd.points_from_xy(lon, lat), crs=config.CRS_STORE)

@@ -713,6 +713,8 @@ def _frame(rows: list[tuple]) -> gpd.GeoDataFrame:
             frame[column] = frame[column].astype(float)
         elif column == "confidential":
             frame[column] = frame[column].astype(bool)
+        elif column == "places":  # stored as digits text, "" = unknown; typed as services.validate_services
+            frame[column] = pd.array(svc.places_values(frame[column]), dtype="Int64")
         else:
             frame[column] = frame[column].astype(object)
     geometry = gpd.points_from_xy(frame["lon"], frame["lat"])

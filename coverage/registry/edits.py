@@ -38,6 +38,15 @@ def new_service_id(organisation: str, service_type: str, name: str, lon: float, 
     return f"{str(organisation).upper()}-{str(service_type).upper()}-{digest}"
 
 
+def _places_key(value: Any) -> str:
+    """A ``places`` value for comparison: "" when unknown, the number as text, else the text."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return ""
+    text = str(value).strip()
+    number = pd.to_numeric(text.replace(",", "."), errors="coerce")
+    return repr(float(number)) if pd.notna(number) else text
+
+
 def changed_fields(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
     """The entries of ``fields`` whose value differs from ``current``; coordinates are
     compared as numbers (``69.7`` equals ``69.70``). A shelter's ``confidential`` never
@@ -50,6 +59,8 @@ def changed_fields(current: Mapping[str, Any], fields: Mapping[str, Any]) -> dic
         before = current.get(column)
         if column in COORDINATE_COLUMNS:
             same = before is not None and not pd.isna(before) and float(value) == float(before)
+        elif column == "places":  # "6" equals 6 and "6.0"; "" equals NA (unknown)
+            same = _places_key(value) == _places_key(before)
         else:
             same = value == before
         if not same:

@@ -90,6 +90,31 @@ def fmt_people(count: float, *, gettext: Gettext | None = None) -> str:
     return _("{count:,}").format(count=int(count))
 
 
+def fmt_places(places: object, *, gettext: Gettext | None = None) -> str:
+    """A service's beds or places: the whole number, or 'unknown' when not known (never 0).
+
+    Parameters
+    ----------
+    places : int, float, str or None
+        As the services table holds it (``Int64`` with NA, float with NaN, or text).
+    gettext : callable, optional
+        Translates 'unknown'; default English.
+
+    Returns
+    -------
+    str
+    """
+    _ = gettext or _english
+    text = "" if places is None else str(places).strip()
+    try:
+        value = float(text.replace(",", "."))
+    except ValueError:
+        value = float("nan")
+    if text == "" or value != value:  # NaN or pd.NA/None → unknown
+        return _("unknown")
+    return f"{int(value):d}"
+
+
 # A village's "estimated" population is the district's 2020 census total (less its
 # GeoNames towns) shared out by place size (village 1, hamlet 0.3): every village of a
 # district gets the same figure. Wherever such a figure appears it says so.

@@ -42,6 +42,7 @@ PUBLIC_COLUMNS: tuple[str, ...] = (
     "location_precision",
     "confidential",
     "capacity",
+    "places",  # beds or places (published capacities; not a location)
     "opened_year",
     "source",
     "source_date",

@@ -128,6 +128,8 @@ def corpus() -> dict[str, bytes]:
     # A confidential row with a text coordinate, in a real workbook (item 7, XLSX path).
     files["confidential_lat_text.xlsx"] = _services_workbook([_good_row(service_id="SECRET-6", type="shelter",
                                                                         confidential="true", lat="37.91666N")])
+    # Places typed as numbers in a spreadsheet: a whole 6 is fine, 4.5 places on row 3 is not.
+    files["places_fraction.xlsx"] = _services_workbook([_good_row(places=6), _good_row(service_id="B-1", places=4.5)])
     # CSV / GeoJSON just beyond the caps.
     files["over_size.csv"] = b"service_id,name\n" + b"A,B\n" * (config.MAX_UPLOAD_BYTES // 4 + 1)
     files["too_many_rows.csv"] = b"service_id,name\n" + b"A,B\n" * (rows + 1)
