@@ -152,6 +152,9 @@ ACCESS_SPEED_SPARSE_KPH = 20.0
 ACCESS_SPEED_DENSE_KPH = 4.5  # walking, when a full OSM extract reaches the village
 # Each community and service may join the road network at any of its nearest nodes.
 SNAP_CANDIDATES = 16
+# Origin–destination matrices (engine/od.py): one bounded Dijkstra call computes at most this
+# many cells (sources × nodes, 8 bytes each: 2**25 ≈ 270 MB); more sources run in chunks.
+OD_MAX_CELLS = 2**25
 # A network with fewer nodes than this is treated as a sparse trunk network.
 SPARSE_NETWORK_MAX_NODES = 5000
 
