@@ -2,6 +2,7 @@
 
     python -m coverage data [--mirror DIR | --download]
     python -m coverage analyse --type shelter --threshold 120 --season winter --out results.gpkg
+    python -m coverage capacity --type shelter --threshold 120 [--count women|people] [--demand-rate 1.0]
     python -m coverage route Khujand Bokhtar [--season winter]
     python -m coverage check-services FILE
     python -m coverage add-user --username NAME --organisation KEY [--role staff|admin] …
@@ -198,6 +199,51 @@ def cmd_analyse(args: argparse.Namespace, settings: config.Settings) -> int:
     return 0
 
 
+def _capacity_table(result, limit: int) -> Table:
+    """The district table of :func:`coverage.analysis.capacity.capacity_coverage` (estimates)."""
+    word = COUNT_WORDS[result.measure]
+    table = Table(title=f"Shelter places within {result.threshold_min:g} min by road, per district "
+                        f"(2SFCA; every figure an estimate)", box=box.SIMPLE_HEAVY)
+    for header in ("District", "Region", f"{word.capitalize()}", "Places in reach (est.)",
+                   f"Per 100,000 {word} (est.)", "Demand, places (est.)", "Short by (est.)"):
+        table.add_column(header, justify="left" if header in ("District", "Region") else "right")
+    for row in result.districts.head(limit).itertuples(index=False):
+        table.add_row(row.district, row.region, f"{int(row.counted):,}", f"{row.places_share:.1f}",
+                      f"{row.per_100k:.2f}", f"{row.demand_places:.1f}",
+                      f"[red]{row.shortfall:.1f}[/]" if row.exceeds else "0")
+    return table
+
+
+def cmd_capacity(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``capacity``: places per 100,000 women (or people) within the threshold by district
+    (two-step floating catchment, public points) and where the estimated demand exceeds them."""
+    from coverage.analysis import capacity
+
+    inputs = analysis.load_inputs(progress=_log, settings=settings)
+    with console.status(f"Computing travel times to services with places ({args.season}) …"):
+        result = capacity.run_capacity(inputs, service_types=args.type, threshold_min=args.threshold,
+                                       season=args.season, measure=COUNT_MEASURES[args.count],
+                                       regions=args.region or None, settings=settings)
+    console.print(_capacity_table(result, args.limit))
+    short = result.districts[result.districts["exceeds"]]
+    console.print(
+        f"{result.total_places:g} known places in {len(result.services)} service(s); "
+        f"{result.unknown_count} service(s) with unknown places left out"
+        + (f" ({'; '.join(result.unknown)})" if result.unknown else "") + ". "
+        f"Demand exceeds the places in reach in {len(short)} of {len(result.districts)} districts "
+        f"(short by {short['shortfall'].sum():,.0f} places in all)."
+        + (f" {result.unreached_places:g} place(s) reach no community within the threshold."
+           if result.unreached_places else ""),
+        markup=False, highlight=False)
+    console.print(
+        f"Assumption (estimate): {result.demand_per_10k:g} place(s) needed at any one time per 10,000 inhabitants "
+        f"(default: {config.CAPACITY_DEMAND_SOURCE}); change it with --demand-rate. Places per shelter are "
+        "published figures (lower bound of a range), community {word} are estimates.".format(
+            word=COUNT_WORDS[result.measure]),
+        markup=False, highlight=False)
+    return 0
+
+
 def cmd_route(args: argparse.Namespace, settings: config.Settings) -> int:
     """``route A B``: drive minutes and kilometres between two named places and the towns on the way."""
     network = roads.load_network(season=args.season, settings=settings, progress=_log)
@@ -319,6 +365,25 @@ def build_parser() -> argparse.ArgumentParser:
     an.add_argument("--limit", type=int, default=20, help="rows of the district table to print")
     an.set_defaults(func=cmd_analyse)
 
+    cap = sub.add_parser("capacity", help="shelter places within reach per 100,000 women by district; "
+                                          "where demand exceeds them (estimates)")
+    cap.add_argument("--type", nargs="+", default=list(config.CAPACITY_TYPES), choices=config.SERVICE_TYPES,
+                     metavar="TYPE", help="service type(s) whose places count (default: shelter)")
+    cap.add_argument("--threshold", type=threshold_minutes, default=config.DEFAULT_THRESHOLD_MIN,
+                     help="catchment in minutes by road (default: 60)")
+    cap.add_argument("--season", choices=config.SEASONS, default="summer")
+    cap.add_argument("--region", action="append", help="list only this region's districts (repeatable)")
+    cap.add_argument("--count", choices=tuple(COUNT_MEASURES), default="women",
+                     help="places per 100,000 women (default) or per 100,000 people")
+    cap.add_argument("--demand-rate", type=float, dest="demand_rate",
+                     help=f"ASSUMPTION: places needed at one time per 10,000 inhabitants (default "
+                          f"{config.CAPACITY_DEMAND_PER_10K:g}: {config.CAPACITY_DEMAND_SOURCE}; "
+                          "or capacity_demand_per_10k in coverage.toml)")
+    cap.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the shipped trunk roads)")
+    cap.add_argument("--services", type=Path, help="services file with a places column (default: the shipped list)")
+    cap.add_argument("--limit", type=int, default=25, help="rows of the district table to print")
+    cap.set_defaults(func=cmd_capacity)
+
     rt = sub.add_parser("route", help="drive time and the towns on the way")
     rt.add_argument("origin")
     rt.add_argument("destination")
@@ -354,6 +419,7 @@ def build_parser() -> argparse.ArgumentParser:
 SETTINGS_FLAGS: dict[str, str] = {
     "data_dir": "data_dir", "network": "network_path", "services": "services_path",
     "population": "population_path", "mirror": "mirror_dir", "store": "store",
+    "demand_rate": "capacity_demand_per_10k",
 }
 
 
