@@ -181,6 +181,7 @@ PAGES = [
     st.Page(overview_map, title=_("Map"), default=True),
     st.Page("pages/1_Underserved_communities.py", title=_("Underserved communities")),
     st.Page("pages/2_Reach.py", title=_("Reach")),
+    st.Page("pages/6_Capacity.py", title=_("Capacity")),
     st.Page("pages/3_About_the_data.py", title=_("About the data")),
     st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
 ]

@@ -16,6 +16,7 @@ import threading
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -227,3 +228,26 @@ def organisation_reach(season: str, service_types: tuple[str, ...] | None = None
     types = tuple(config.SERVICE_TYPES) if service_types is None else tuple(service_types)
     return reach.reach_table(organisation_times(season, types), inputs().communities,
                              thresholds=reach.REACH_THRESHOLDS_MIN if thresholds is None else thresholds)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _capacity_minutes(season: str, service_types: tuple[str, ...], threshold_min: float, network: str, key: str,
+                      _data: analysis.Inputs) -> tuple[gpd.GeoDataFrame, tuple[str, ...], np.ndarray]:
+    from coverage.analysis import capacity
+    from coverage.engine import roads
+
+    current = settings()
+    known, unknown = capacity.capacity_services(_data, service_types)
+    road_network = roads.load_network(Path(network), season=season, settings=current)
+    minutes = capacity.service_minutes(road_network, _data.communities, known, limit_minutes=threshold_min,
+                                       settings=current)
+    return known, unknown, minutes
+
+
+def capacity_minutes(season: str, service_types: tuple[str, ...],
+                     threshold_min: float) -> tuple[gpd.GeoDataFrame, tuple[str, ...], np.ndarray]:
+    """The services of ``service_types`` with known places (public points), the public
+    names of those with unknown places, and the community × service minutes bounded by
+    ``threshold_min`` (:func:`coverage.analysis.capacity.service_minutes`), cached."""
+    return _capacity_minutes(season, tuple(sorted(service_types)), float(threshold_min), str(network_path()),
+                             inputs_key(), inputs())

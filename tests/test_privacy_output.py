@@ -43,7 +43,7 @@ def _needles() -> set[str]:
 
 NEEDLES = _needles()
 PUBLIC_PAGES = ["app.py", "pages/1_Underserved_communities.py", "pages/2_Reach.py", "pages/3_About_the_data.py",
-                "pages/4_Services_(staff).py"]
+                "pages/4_Services_(staff).py", "pages/6_Capacity.py"]
 
 
 def leaks(text: str) -> list[str]:
@@ -119,6 +119,8 @@ def test_no_public_page_renders_the_exact_point(private_env, page, caplog):
         assert scripts and any(PUBLIC_NAME in s for s in scripts), "the shelter is drawn on the map (at its town)"
     if page == "pages/2_Reach.py":
         assert SECRET_SHELTER["org"] in text  # reach is computed with it
+    if page == "pages/6_Capacity.py":
+        assert PUBLIC_NAME in text  # listed (places unknown) under its public name only
     if page.startswith("pages/4"):
         assert not at.dataframe and not _map_scripts(at)
         assert "signed-in staff" in text
