@@ -62,6 +62,7 @@ def test_threshold_change_updates_figures_in_browser(streamlit_server, browser, 
 @pytest.mark.parametrize("link, heading, content", [
     ("Underserved communities", "Underserved communities", ['[data-testid="stDataFrame"] canvas', MAP_FRAME]),
     ("Reach", "Reach by organisation", ['[data-testid="stDataFrame"] canvas', ".vega-embed"]),
+    ("Capacity", "Capacity: places within reach", ['[data-testid="stDataFrame"] canvas']),
     ("About the data", "About the data", ['[data-testid="stDataFrame"] canvas']),
 ])
 def test_other_pages_render_in_browser(streamlit_server, browser, tmp_path, link, heading, content):
