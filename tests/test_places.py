@@ -21,6 +21,7 @@ from coverage.errors import ServicesError
 from coverage.registry import edits, uploads
 from coverage.registry.base import StoreURL
 from coverage.views import labels
+from coverage.views.history import history_lines
 
 ROW = {"service_id": "P-1", "name": "Test shelter", "organisation": "Test NGO", "type": "shelter", "town": "Kulob",
        "district": "Kulob", "region": "Khatlon", "lon": "69.78454", "lat": "37.91459",
@@ -118,6 +119,9 @@ def test_the_registry_keeps_places_with_history_and_unknown_stays_unknown(regist
     assert ("KHT-NK-SH1", {"places": ""}, {"places": "5"}) in changes
     assert ("KHT-GHM-SH1", {"places": "3"}, {"places": ""}) in changes
     assert sum(sid == "KHT-NK-SH1" for sid, _, _ in changes) == 1
+    lines = history_lines(updates)
+    places_lines = lines[lines["field"] == "places"][["service_id", "old", "new"]].values.tolist()
+    assert ["KHT-NK-SH1", "unknown", "5"] in places_lines and ["KHT-GHM-SH1", "3", "unknown"] in places_lines
 
     with pytest.raises(ServicesError) as err:
         registry.update("KHT-NK-SH1", {"places": "-1"}, "bob")

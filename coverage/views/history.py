@@ -11,6 +11,8 @@ from typing import Any
 
 import pandas as pd
 
+from coverage.views.labels import fmt_places
+
 LINE_COLUMNS: tuple[str, ...] = ("when (UTC)", "who", "service_id", "action", "field", "old", "new")
 WHOLE_ROW_ACTIONS: tuple[str, ...] = ("seed", "create", "import")
 
@@ -18,6 +20,11 @@ WHOLE_ROW_ACTIONS: tuple[str, ...] = ("seed", "create", "import")
 def cell_text(value: Any) -> str:
     """A history value as text: empty for None and NaN."""
     return "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+
+
+def _places_text(value: Any) -> str:
+    """A history ``places`` value: the number, or 'unknown' when it was empty."""
+    return fmt_places(cell_text(value))
 
 
 def _values(raw: Any) -> dict[str, Any]:
@@ -55,6 +62,6 @@ def history_lines(history: pd.DataFrame) -> pd.DataFrame:
                                  f"[{new.get('lon', '')}, {new.get('lat', '')}]"})
         else:
             for field in sorted(set(old) | set(new)):
-                lines.append({**base, "field": field, "old": cell_text(old.get(field)),
-                              "new": cell_text(new.get(field))})
+                shown = _places_text if field == "places" else cell_text  # empty places: "unknown", not blank
+                lines.append({**base, "field": field, "old": shown(old.get(field)), "new": shown(new.get(field))})
     return pd.DataFrame(lines, columns=list(LINE_COLUMNS))
