@@ -7,6 +7,8 @@
     python -m coverage check-services FILE
     python -m coverage add-user --username NAME --organisation KEY [--role staff|admin] …
     python -m coverage export-services --public --format geojson --out services.geojson
+    python -m coverage brief --district Kulob --lang tg --out brief.pdf   (.png: the map; --funders: reach)
+    python -m coverage export --district Kulob --format xlsx --out kulob.xlsx
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
 from coverage.registry import auth, store
+from coverage.views import i18n
 from coverage.views.labels import fmt_hours, fmt_minutes, measure_columns
 
 console = Console()
@@ -317,6 +320,114 @@ def cmd_export_services(args: argparse.Namespace, settings: config.Settings) -> 
     return 0
 
 
+BRIEF_SUFFIXES: tuple[str, ...] = (".pdf", ".png")
+EXPORT_FORMATS: tuple[str, ...] = ("csv", "xlsx", "geojson", "gpkg")  # coverage.views.exports.FORMATS
+# brief and export import matplotlib, fpdf2 and openpyxl when they run, so other commands start quickly
+
+
+def _briefs():
+    from coverage.analysis import briefs
+
+    return briefs
+
+
+def _area_result(args: argparse.Namespace, settings: config.Settings):
+    """Public inputs, travel times, the area asked for and its analysis (brief, export)."""
+    briefs = _briefs()
+    inputs = analysis.load_inputs(progress=_log, settings=settings)
+    area = briefs.find_area(inputs.districts, district=args.district, region=args.region)
+    with console.status(f"Computing travel times ({args.season}) …"):
+        times = analysis.travel_times(inputs, season=args.season, settings=settings, progress=_log)
+    result = briefs.area_analysis(inputs, times, area, args.type, threshold_min=args.threshold, season=args.season,
+                                  measure=COUNT_MEASURES[args.count])
+    return inputs, times, area, result
+
+
+def _write_bytes(out: Path, data: bytes) -> None:
+    try:
+        out.write_bytes(data)
+    except OSError as err:
+        out.unlink(missing_ok=True)
+        raise _write_failed(out, err) from None
+
+
+def cmd_brief(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``brief``: the one-page PDF brief of a district or region (``--out x.pdf``), its map
+    alone (``--out x.png``) or, with ``--funders``, the reach-per-organisation summary;
+    from public inputs only (every shelter at its town)."""
+    out = check_out_path(args.out, (".pdf",) if args.funders else BRIEF_SUFFIXES)
+    briefs = _briefs()
+    gettext = i18n.translator(args.lang)
+    inputs, times, area, result = _area_result(args, settings)
+    approximate = roads.is_default_network(settings.network_path)
+    if args.funders:
+        summary = briefs.reach_summary(inputs, area, args.type, threshold_min=args.threshold, season=args.season,
+                                       measure=COUNT_MEASURES[args.count], settings=settings,
+                                       approximate_roads=approximate)
+        from coverage.views import briefs as brief_views
+
+        data = brief_views.reach_pdf(summary, gettext=gettext)
+    elif out.suffix.lower() == ".png":
+        data = briefs.map_png(inputs, area, result, gettext=gettext, approximate_roads=approximate)
+    else:
+        data = briefs.brief_pdf(inputs, times, area, result, gettext=gettext, approximate_roads=approximate,
+                                scenario_title=args.scenario_title, scenario_summary=args.scenario_summary)
+    _write_bytes(out, data)
+    console.print(f"Wrote {out} ({area.kind} {area.name}, {args.lang})", markup=False, highlight=False)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``export``: the tables behind a brief (CSV files or one XLSX workbook) or its layers
+    (one GeoJSON or GeoPackage), for a district, a region or the whole country; public
+    inputs only (shelters at their town, public columns), formulas neutralised."""
+    from coverage.views import exports
+
+    briefs = _briefs()
+    out = check_out_path(args.out, exports.SUFFIXES[args.format])
+    inputs, _times, area, result = _area_result(args, settings)
+    if args.format in ("csv", "xlsx"):
+        reach_table, _org_times = briefs.area_reach(inputs, area, args.type, season=args.season,
+                                                    measure=COUNT_MEASURES[args.count], settings=settings)
+        tables = briefs.export_tables(inputs, area, result, reach_table=reach_table,
+                                      gettext=i18n.translator(args.lang))
+        if args.format == "csv":
+            try:
+                written = exports.write_tables_csv(tables, out)
+            except OSError as err:
+                raise _write_failed(out, err) from None
+        else:
+            _write_bytes(out, exports.tables_xlsx(tables))
+            written = [out]
+    else:
+        layers = briefs.export_layers(inputs, area, result)
+        _write_bytes(out, exports.layers_geojson(layers) if args.format == "geojson" else exports.layers_gpkg(layers))
+        written = [out]
+    for path in written:
+        console.print(f"Wrote {path}", markup=False, highlight=False)
+    return 0
+
+
+def _area_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
+    """--district / --region and the analysis choices shared by ``brief`` and ``export``."""
+    where = parser.add_mutually_exclusive_group(required=required)
+    where.add_argument("--district", help="a district, by today's name or an older spelling, any case or script")
+    where.add_argument("--region", help="a region: Khatlon, Sughd, DRS, …")
+    parser.add_argument("--type", nargs="+", default=["shelter"], choices=config.SERVICE_TYPES, metavar="TYPE",
+                        help=f"service type(s): {', '.join(config.SERVICE_TYPES)} (default: shelter)")
+    parser.add_argument("--threshold", type=threshold_minutes, default=config.DEFAULT_THRESHOLD_MIN,
+                        help=f"minutes, above 0 and at most {config.MAX_THRESHOLD_MIN:g} (default: 60)")
+    parser.add_argument("--season", choices=config.SEASONS, default="summer")
+    parser.add_argument("--count", choices=tuple(COUNT_MEASURES), default="women",
+                        help="what the figures count: women (default) or all people")
+    parser.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default="en", help="language (default: en)")
+    parser.add_argument("--out", required=True, help="file to write")
+    parser.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the trunk roads)")
+    parser.add_argument("--services", type=Path,
+                        help="services file (default: data/services/services.csv); confidential services are "
+                             "shown and counted at their town only")
+
+
 # Errors about the user's input or set-up, reported as a message (exit code 2) rather
 # than a traceback; anything else is a bug and keeps its traceback.
 INPUT_ERRORS: tuple[type[Exception], ...] = (CoverageError, FileNotFoundError)
@@ -411,6 +522,20 @@ def build_parser() -> argparse.ArgumentParser:
                     help="registry: a GeoPackage file or a postgresql:// URL "
                          "(default: $COVERAGE_STORE or private/registry.gpkg)")
     ex.set_defaults(func=cmd_export_services)
+
+    br = sub.add_parser("brief", help="one-page PDF brief of a district or region (.pdf), its map (.png), or "
+                                      "--funders: reach per organisation")
+    _area_flags(br, required=True)
+    br.add_argument("--funders", action="store_true", help="the funders' summary: reach per organisation (PDF)")
+    br.add_argument("--scenario-title", help="title of the scenario the brief shows, if any")
+    br.add_argument("--scenario-summary", help="one or two sentences on the scenario")
+    br.set_defaults(func=cmd_brief)
+
+    xp = sub.add_parser("export", help="tables (csv, xlsx) or layers (geojson, gpkg) of a district, region or "
+                                       "the country, public only")
+    xp.add_argument("--format", choices=EXPORT_FORMATS, required=True)
+    _area_flags(xp, required=False)
+    xp.set_defaults(func=cmd_export)
     return parser
 
 

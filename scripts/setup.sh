@@ -3,15 +3,17 @@
 #   bash scripts/setup.sh            Python packages
 #   bash scripts/setup.sh --browser  also Debian's Chromium, for the end-to-end browser tests
 #   bash scripts/setup.sh --postgis  also Debian's PostgreSQL 15 + PostGIS 3, for the PostGIS registry tests
+#   bash scripts/setup.sh --pdf      also Debian's poppler-utils (pdftotext, pdftoppm), for the PDF brief tests
 # The flags may be combined, in any order.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-browser=0; postgis=0
+browser=0; postgis=0; pdf=0
 for arg in "$@"; do
   case "$arg" in
     --browser) browser=1 ;;
     --postgis) postgis=1 ;;
-    *) echo "usage: bash scripts/setup.sh [--browser] [--postgis]" >&2; exit 2 ;;
+    --pdf) pdf=1 ;;
+    *) echo "usage: bash scripts/setup.sh [--browser] [--postgis] [--pdf]" >&2; exit 2 ;;
   esac
 done
 PY=${PYTHON:-python3}
@@ -33,6 +35,9 @@ fi
 if [ "$postgis" = 1 ] && { [ ! -x /usr/lib/postgresql/15/bin/initdb ] \
     || [ ! -f /usr/share/postgresql/15/extension/postgis.control ]; }; then
   apt_packages+=(postgresql-15-postgis-3)  # brings postgresql-15
+fi
+if [ "$pdf" = 1 ] && { [ ! -x /usr/bin/pdftotext ] || [ ! -x /usr/bin/pdftoppm ]; }; then
+  apt_packages+=(poppler-utils)
 fi
 if [ "${#apt_packages[@]}" -gt 0 ]; then
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
