@@ -184,6 +184,7 @@ PAGES = [
     st.Page("pages/6_Capacity.py", title=_("Capacity")),
     st.Page("pages/3_About_the_data.py", title=_("About the data")),
     st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
+    st.Page("pages/7_Report.py", title=_("Report")),
 ]
 # The shared sidebar is drawn here, before the page runs, so its widgets are the same on
 # every page: a choice follows the user from page to page (and lives in the URL).

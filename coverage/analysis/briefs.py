@@ -256,8 +256,13 @@ def map_png(inputs: Inputs, area: Area, result: Analysis, *, gettext: Gettext | 
 
 def area_reach(inputs: Inputs, area: Area, service_types: Sequence[str], *, season: str = "summer",
                measure: str = config.DEFAULT_MEASURE, settings: config.Settings | None = None,
-               thresholds: Sequence[int] = reach.REACH_THRESHOLDS_MIN) -> tuple[pd.DataFrame, pd.DataFrame]:
+               thresholds: Sequence[int] = reach.REACH_THRESHOLDS_MIN,
+               org_times: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Reach per organisation in the area, counting ``measure`` (women by default).
+
+    ``org_times``: :func:`coverage.analysis.reach.organisation_times` of the services of
+    ``service_types`` already computed (the dashboard's cache); by default computed here
+    on the ``season``'s network.
 
     Returns
     -------
@@ -266,8 +271,6 @@ def area_reach(inputs: Inputs, area: Area, service_types: Sequence[str], *, seas
         ``population`` and ``within_<t>`` columns count the measure) and the
         organisation-times rows it was made from (``community_id``, ``org``, ``minutes``).
     """
-    settings = config.load_settings() if settings is None else settings
-    network = roads.load_network(season=season, settings=settings)
     comms = area_rows(inputs.communities, area)
     comms = comms.assign(population=comms[measure])
     chosen = inputs.services[inputs.services["type"].isin(list(service_types))]
@@ -275,19 +278,25 @@ def area_reach(inputs: Inputs, area: Area, service_types: Sequence[str], *, seas
         empty = pd.DataFrame(columns=["org", "district_id", "district", "region", "population",
                                       *[f"within_{t}" for t in thresholds]])
         return empty, pd.DataFrame(columns=["community_id", "org", "minutes", "service_id"])
-    org_times = reach.organisation_times(network, comms, chosen, settings)
+    if org_times is None:
+        settings = config.load_settings() if settings is None else settings
+        network = roads.load_network(season=season, settings=settings)
+        org_times = reach.organisation_times(network, comms, chosen, settings)
+    else:
+        org_times = org_times[org_times["community_id"].isin(comms["community_id"])]
     return reach.reach_table(org_times, comms, thresholds=thresholds), org_times
 
 
 def reach_summary(inputs: Inputs, area: Area, service_types: Sequence[str], *, threshold_min: float,
                   season: str = "summer", measure: str = config.DEFAULT_MEASURE,
                   settings: config.Settings | None = None, approximate_roads: bool = True,
-                  made_on: dt.date | None = None) -> brief_views.ReachSummary:
+                  made_on: dt.date | None = None, org_times: pd.DataFrame | None = None) -> brief_views.ReachSummary:
     """The funders' summary of the area: reach per organisation at 30 / 60 / 120 min and
-    the chosen threshold, and what each organisation alone adds within the threshold."""
+    the chosen threshold, and what each organisation alone adds within the threshold
+    (``org_times`` as in :func:`area_reach`)."""
     thresholds = tuple(sorted({*reach.REACH_THRESHOLDS_MIN, int(threshold_min)}))
     table, org_times = area_reach(inputs, area, service_types, season=season, measure=measure, settings=settings,
-                                  thresholds=thresholds)
+                                  thresholds=thresholds, org_times=org_times)
     comms = area_rows(inputs.communities, area)
     comms = comms.assign(population=comms[measure])
     alone = reach.sole_reach(org_times, comms, threshold_min) if len(org_times) else pd.DataFrame(

@@ -294,7 +294,7 @@ def _underserved_table(pdf: _Page, brief: Brief, _: Gettext) -> None:
     pdf.set_draw_color(200, 200, 200)
     with pdf.table(col_widths=(52, 38, 28, 30, 38), text_align=("LEFT", "LEFT", "RIGHT", "RIGHT", "LEFT"),
                    line_height=4.2, headings_style=_heading_style(), first_row_as_headings=True,
-                   borders_layout="HORIZONTAL_LINES", padding=0.6) as table:
+                   borders_layout="HORIZONTAL_LINES", padding=(0.6, 1.5)) as table:
         table.row(header)
         for row in rows.itertuples(index=False):
             table.row((str(row.name), str(row.district), labels.fmt_people(row.count, gettext=_),

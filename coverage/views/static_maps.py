@@ -161,6 +161,9 @@ def _north_arrow(ax, extent: tuple[float, float, float, float], gettext: Gettext
     length = 0.1 * (ymax - ymin)
     angle = math.radians(north_angle_deg(x, y))
     dx, dy = length * math.sin(angle), length * math.cos(angle)
+    half_w = 0.035 * (xmax - xmin)  # a white card under the arrow, above any marker near the corner
+    ax.add_patch(Rectangle((x - half_w, y - 0.02 * (ymax - ymin)), 2 * half_w, length + 0.11 * (ymax - ymin),
+                           facecolor="white", edgecolor="none", alpha=0.85, zorder=8))
     ax.add_patch(FancyArrow(x, y, dx, dy, width=0.012 * (ymax - ymin), head_width=0.035 * (ymax - ymin),
                             head_length=0.04 * (ymax - ymin), length_includes_head=True, color="black", zorder=9))
     ax.text(x + dx * 1.15, y + dy * 1.15, gettext("N"), ha="center", va="bottom", fontsize=9, fontweight="bold",

@@ -1,0 +1,104 @@
+"""Report: a printable one-page brief of a district or region, its map, a funders' summary,
+and the tables and layers behind them, to download. Everything is made from public inputs
+(shelters at their town) by the library (coverage.analysis.briefs, coverage.views)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from coverage.analysis import briefs
+from coverage.views import briefs as brief_views
+from coverage.views import exports, i18n, labels
+from dashboard import loaders, sidebar, texts
+
+_ = texts._
+
+st.set_page_config(page_title=_("Report"), page_icon="🖨️", layout="wide")
+st.title(_("Report: brief, map, tables and layers"))
+st.caption(_("A one-page brief to print or show offline, for a district or a region, with the choices made in "
+             "the sidebar (service types, threshold, season, what is counted)."))
+
+choice = sidebar.sidebar()
+if not choice.service_types:
+    st.info(_("Choose at least one service type in the sidebar."))
+    st.stop()
+
+data = loaders.inputs()
+kinds = {"district": _("A district"), "region": _("A region")}
+kind = st.radio(_("Report on"), list(kinds), format_func=kinds.get, horizontal=True, key="report_kind")
+if kind == "district":
+    districts = data.districts.sort_values("district")
+    names = districts["district"].astype(str).tolist()
+    in_view = st.session_state.get(sidebar.DISTRICT_KEY)
+    rows = districts.index[districts["district_id"] == in_view] if in_view else []
+    default = names.index(str(districts.loc[rows[0], "district"])) if len(rows) else \
+        (names.index("Kulob") if "Kulob" in names else 0)
+    picked = st.selectbox(_("District"), names, index=default, key="report_district",
+                          format_func=lambda n: "{n} ({r})".format(
+                              n=n, r=districts.loc[districts["district"] == n, "region"].iloc[0]))
+    area = briefs.find_area(data.districts, district=picked)
+else:
+    regions = sorted(data.districts["region"].dropna().unique())
+    default = regions.index(choice.regions[0]) if choice.regions and choice.regions[0] in regions else 0
+    picked = st.selectbox(_("Region"), regions, index=default, key="report_region")
+    area = briefs.find_area(data.districts, region=picked)
+lang = st.selectbox(_("Language of the brief"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get,
+                    key="report_lang")
+with st.expander(_("Scenario shown (optional)")):
+    scenario_title = st.text_input(_("Scenario title"), key="report_scenario_title").strip() or None
+    scenario_summary = st.text_area(_("What the scenario changes"), key="report_scenario_summary").strip() or None
+
+gettext = i18n.translator(lang)
+approximate = loaders.approximate_roads()
+times = loaders.travel_times(choice.season)
+result = briefs.area_analysis(data, times, area, choice.service_types, threshold_min=choice.threshold_min,
+                              season=choice.season, measure=choice.measure)
+content = briefs.brief_content(data, times, area, result, approximate_roads=approximate)
+who = texts.counted(choice.measure, capital=True)
+c1, c2, c3, c4 = st.columns(4)
+c1.metric(_("Women (census 2020)") if choice.measure == "women" else _("Population (census 2020)"),
+          texts.fmt_people(content.total))
+c2.metric(_("{who} within {t:g} min (estimate)").format(who=who, t=choice.threshold_min),
+          texts.fmt_people(content.within))
+c3.metric(_("Share within reach (estimate)"), brief_views.fmt_share(content.share_within, _))
+c4.metric(_("Communities beyond"), f"{content.communities_beyond} / {content.communities}")
+
+slug = "".join(ch if ch.isalnum() else "_" for ch in area.name.lower()).strip("_")
+stem = f"{slug}_{int(choice.threshold_min)}min_{choice.season}_{lang}"
+with st.spinner(_("Drawing the map and laying out the brief …")):
+    png = briefs.map_png(data, area, result, gettext=gettext, approximate_roads=approximate, dpi=150)
+    pdf = briefs.brief_pdf(data, times, area, result, gettext=gettext, approximate_roads=approximate,
+                           scenario_title=scenario_title, scenario_summary=scenario_summary)
+st.image(png, caption=_("The brief's map (shelters at town level)."), width="stretch")
+
+st.subheader(_("Download"))
+d1, d2, d3 = st.columns(3)
+d1.download_button(_("Brief (PDF, one page)"), pdf, file_name=f"brief_{stem}.pdf", mime="application/pdf",
+                   key="dl_brief")
+d2.download_button(_("Map (PNG)"), png, file_name=f"map_{stem}.png", mime="image/png", key="dl_map")
+org_times = loaders.organisation_times(choice.season, choice.service_types)
+summary = briefs.reach_summary(data, area, choice.service_types, threshold_min=choice.threshold_min,
+                               season=choice.season, measure=choice.measure, approximate_roads=approximate,
+                               org_times=org_times)
+d3.download_button(_("Reach per organisation, for funders (PDF)"), brief_views.reach_pdf(summary, gettext=gettext),
+                   file_name=f"reach_{stem}.pdf", mime="application/pdf", key="dl_reach")
+
+reach_table, _org = briefs.area_reach(data, area, choice.service_types, season=choice.season,
+                                      measure=choice.measure, org_times=org_times)
+tables = briefs.export_tables(data, area, result, reach_table=reach_table, gettext=gettext)
+layers = briefs.export_layers(data, area, result)
+t1, t2, t3, t4 = st.columns(4)
+table_names = {"communities": _("Communities"), "districts": _("Districts"), "underserved": _("Underserved"),
+               "services": _("Services (public)"), "reach": _("Reach per organisation")}
+which = t1.selectbox(_("Table (CSV)"), list(tables), format_func=table_names.get, key="report_table")
+t1.download_button(_("Table (CSV)"), exports.table_csv(tables[which]), file_name=f"{which}_{stem}.csv",
+                   mime="text/csv", key="dl_csv")
+t2.download_button(_("All tables (XLSX)"), exports.tables_xlsx(tables), file_name=f"tables_{stem}.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
+t3.download_button(_("Layers (GeoJSON)"), exports.layers_geojson(layers), file_name=f"layers_{stem}.geojson",
+                   mime="application/geo+json", key="dl_geojson")
+t4.download_button(_("Layers (GeoPackage)"), exports.layers_gpkg(layers), file_name=f"layers_{stem}.gpkg",
+                   mime="application/geopackage+sqlite3", key="dl_gpkg")
+st.caption(_("Every file is public: shelters appear at their town, never at their address, and every figure is "
+             "computed from that public point. Village figures and travel times are estimates ({note}).").format(
+    note=_(labels.ESTIMATE_NOTE)))
