@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import math
+import textwrap
 from collections.abc import Callable, Sequence
 
 import geopandas as gpd
@@ -48,6 +49,9 @@ SERVICE_MARKERS: dict[str, str] = {
 DISTRICT_LABEL_MAX = 25  # more districts than this in view: only the chosen ones are named
 CROWDED_LABELS = 12  # more chosen districts than this: smaller names
 RING_SHARE = 0.022  # services sharing one point are drawn on a ring this share of the map height across
+TITLE_IN = 0.32  # inches above a stand-alone map for its title
+FOOTER_CHARS_PER_IN = 23  # characters of 5.5 pt small print per inch of width
+FOOTER_LINE_IN = 0.1  # inches per line of small print
 LABEL_INSET_SHARE = 0.06  # a neighbour's name is left out when its point is this close to the map's edge
 
 
@@ -135,6 +139,25 @@ def ring_offsets(xy: np.ndarray, radius_m: float) -> np.ndarray:
     return xy + np.column_stack([spread * np.cos(angle), spread * np.sin(angle)])
 
 
+def _place_label(text, renderer, placed: list) -> None:
+    """Keep a district name clear of the names already placed: moved up or down by its
+    own height when it overlaps one, hidden when both moves still overlap."""
+    box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+    if not any(box.overlaps(other) for other in placed):
+        placed.append(box)
+        return
+    x, y = text.get_position()
+    to_data = text.axes.transData.inverted()
+    height = abs(to_data.transform((0, box.height))[1] - to_data.transform((0, 0))[1])
+    for dy in (-height, height):
+        text.set_position((x, y + dy))
+        moved = text.get_window_extent(renderer).expanded(1.05, 1.1)
+        if not any(moved.overlaps(other) for other in placed):
+            placed.append(moved)
+            return
+    text.set_visible(False)
+
+
 def _scale_bar(ax, extent: tuple[float, float, float, float], gettext: Gettext) -> None:
     """A two-segment black/white bar in the lower left with '0' and 'N km' labels."""
     xmin, xmax, ymin, ymax = extent
@@ -211,8 +234,9 @@ def area_map(
     _ = gettext or _english
     fig = Figure(figsize=size_in)
     FigureCanvasAgg(fig)
-    top = 0.93 if title else 1.0
-    bottom = 0.05 if footer else 0.0
+    top = 1.0 - TITLE_IN / size_in[1] if title else 1.0
+    footer_lines = textwrap.wrap(footer, FOOTER_CHARS_PER_IN * size_in[0]) if footer else []
+    bottom = (len(footer_lines) * FOOTER_LINE_IN + 0.08) / size_in[1] if footer_lines else 0.0
     ax = fig.add_axes((0.0, bottom, 0.74, top - bottom))
     ax_legend = fig.add_axes((0.745, bottom, 0.255, top - bottom))
     ax_legend.set_axis_off()
@@ -254,24 +278,34 @@ def area_map(
                    c=colour, edgecolors="white", linewidths=0.8, zorder=6)
 
     label_rows = chosen if len(in_view) > DISTRICT_LABEL_MAX else in_view
+    label_rows = label_rows.assign(strong=label_rows["district_id"].isin(list(area_district_ids)),
+                                   size=label_rows.geometry.area)
+    label_rows = label_rows.sort_values(["strong", "size"], ascending=False)  # chosen and large first
     points = label_rows.representative_point()
     inset_x, inset_y = LABEL_INSET_SHARE * (xmax - xmin), LABEL_INSET_SHARE * (ymax - ymin)
     crowded = len(chosen) > CROWDED_LABELS
-    for name, point, strong in zip(label_rows["district"], points,
-                                   label_rows["district_id"].isin(list(area_district_ids))):
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
+    ax.set_aspect("equal")
+    renderer = fig.canvas.get_renderer()
+    placed: list = []
+    for name, point, strong in zip(label_rows["district"], points, label_rows["strong"]):
         inside = xmin + inset_x < point.x < xmax - inset_x and ymin + inset_y < point.y < ymax - inset_y
         if not (strong or inside):
             continue
-        ax.text(point.x, point.y, str(name), ha="center", va="center", zorder=7,
-                fontsize=(6.5 if crowded else 8) if strong else 6, fontweight="bold" if strong else "normal",
-                color="#111111" if strong else "#666666", clip_on=True,
-                bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 0.8} if strong else None)
+        text = ax.text(point.x, point.y, str(name), ha="center", va="center", zorder=5.5, fontfamily=FONT_FAMILY,
+                       fontsize=(6.5 if crowded else 8) if strong else 6, fontweight="bold" if strong else "normal",
+                       color="#111111" if strong else "#666666", clip_on=True,
+                       bbox={"facecolor": "white", "alpha": 0.6, "edgecolor": "none", "pad": 0.8} if strong else None)
+        _place_label(text, renderer, placed)
 
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
     ax.set_xticks([])
     ax.set_yticks([])
+    ax.set_xlabel("")  # geopandas labels the axes from the CRS ("Easting [metre]")
+    ax.set_ylabel("")
     for spine in ax.spines.values():
         spine.set_edgecolor("#666666")
     _scale_bar(ax, extent, _)
@@ -291,8 +325,9 @@ def area_map(
                      fontsize=6.5, title_fontsize=7, frameon=False, alignment="left")
     if title:
         fig.text(0.01, 0.985, title, ha="left", va="top", fontsize=10, fontweight="bold")
-    if footer:
-        fig.text(0.01, 0.012, footer, ha="left", va="bottom", fontsize=5.5, color="#444444", wrap=True)
+    if footer_lines:
+        fig.text(0.01, 0.03 / size_in[1], "\n".join(footer_lines), ha="left", va="bottom", fontsize=5.5,
+                 color="#444444", linespacing=1.3)
     for text in fig.findobj(lambda artist: hasattr(artist, "set_fontfamily")):
         text.set_fontfamily(FONT_FAMILY)
     return fig
