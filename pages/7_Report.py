@@ -65,39 +65,55 @@ c4.metric(_("Communities beyond"), f"{content.communities_beyond} / {content.com
 
 slug = "".join(ch if ch.isalnum() else "_" for ch in area.name.lower()).strip("_")
 stem = f"{slug}_{int(choice.threshold_min)}min_{choice.season}_{lang}"
-with st.spinner(_("Drawing the map and laying out the brief …")):
-    png = briefs.map_png(data, area, result, gettext=gettext, approximate_roads=approximate, dpi=150)
-    pdf = briefs.brief_pdf(data, times, area, result, gettext=gettext, approximate_roads=approximate,
-                           scenario_title=scenario_title, scenario_summary=scenario_summary)
-st.image(png, caption=_("The brief's map (shelters at town level)."), width="stretch")
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def report_files(key: tuple, _area: briefs.Area, _result, _org_times) -> dict[str, bytes]:
+    """Every file of the report, made once per (area, sidebar choice, language, scenario, data):
+    a rerun for another widget does not draw them again."""
+    with st.spinner(_("Drawing the map and laying out the brief …")):
+        png = briefs.map_png(data, _area, _result, gettext=gettext, approximate_roads=approximate, dpi=150)
+        pdf = briefs.brief_pdf(data, times, _area, _result, gettext=gettext, approximate_roads=approximate,
+                               scenario_title=scenario_title, scenario_summary=scenario_summary)
+        summary = briefs.reach_summary(data, _area, choice.service_types, threshold_min=choice.threshold_min,
+                                       season=choice.season, measure=choice.measure, approximate_roads=approximate,
+                                       org_times=_org_times)
+        reach_table, _unused = briefs.area_reach(data, _area, choice.service_types, season=choice.season,
+                                                 measure=choice.measure, org_times=_org_times)
+        tables = briefs.export_tables(data, _area, _result, reach_table=reach_table, gettext=gettext)
+        layers = briefs.export_layers(data, _area, _result)
+    files = {"brief": pdf, "map": png, "reach": brief_views.reach_pdf(summary, gettext=gettext),
+             "xlsx": exports.tables_xlsx(tables), "geojson": exports.layers_geojson(layers),
+             "gpkg": exports.layers_gpkg(layers)}
+    files.update({f"csv:{name}": exports.table_csv(table) for name, table in tables.items()})
+    return files
+
+
+files = report_files((area.kind, area.name, choice.service_types, choice.threshold_min, choice.season,
+                      choice.measure, lang, scenario_title, scenario_summary, str(loaders.network_path()),
+                      loaders.inputs_key()),
+                     area, result, loaders.organisation_times(choice.season, choice.service_types))
+st.image(files["map"], caption=_("The brief's map (shelters at town level)."), width="stretch")
 
 st.subheader(_("Download"))
 d1, d2, d3 = st.columns(3)
-d1.download_button(_("Brief (PDF, one page)"), pdf, file_name=f"brief_{stem}.pdf", mime="application/pdf",
-                   key="dl_brief")
-d2.download_button(_("Map (PNG)"), png, file_name=f"map_{stem}.png", mime="image/png", key="dl_map")
-org_times = loaders.organisation_times(choice.season, choice.service_types)
-summary = briefs.reach_summary(data, area, choice.service_types, threshold_min=choice.threshold_min,
-                               season=choice.season, measure=choice.measure, approximate_roads=approximate,
-                               org_times=org_times)
-d3.download_button(_("Reach per organisation, for funders (PDF)"), brief_views.reach_pdf(summary, gettext=gettext),
-                   file_name=f"reach_{stem}.pdf", mime="application/pdf", key="dl_reach")
-
-reach_table, _org = briefs.area_reach(data, area, choice.service_types, season=choice.season,
-                                      measure=choice.measure, org_times=org_times)
-tables = briefs.export_tables(data, area, result, reach_table=reach_table, gettext=gettext)
-layers = briefs.export_layers(data, area, result)
+d1.download_button(_("Brief (PDF, one page)"), files["brief"], file_name=f"brief_{stem}.pdf",
+                   mime="application/pdf", key="dl_brief")
+d2.download_button(_("Map (PNG)"), files["map"], file_name=f"map_{stem}.png", mime="image/png", key="dl_map")
+d3.download_button(_("Reach per organisation, for funders (PDF)"), files["reach"], file_name=f"reach_{stem}.pdf",
+                   mime="application/pdf", key="dl_reach")
 t1, t2, t3, t4 = st.columns(4)
 table_names = {"communities": _("Communities"), "districts": _("Districts"), "underserved": _("Underserved"),
                "services": _("Services (public)"), "reach": _("Reach per organisation")}
-which = t1.selectbox(_("Table (CSV)"), list(tables), format_func=table_names.get, key="report_table")
-t1.download_button(_("Table (CSV)"), exports.table_csv(tables[which]), file_name=f"{which}_{stem}.csv",
-                   mime="text/csv", key="dl_csv")
-t2.download_button(_("All tables (XLSX)"), exports.tables_xlsx(tables), file_name=f"tables_{stem}.xlsx",
+tables_here = [name for name in table_names if f"csv:{name}" in files]
+which = t1.selectbox(_("Table (CSV)"), tables_here, format_func=table_names.get, key="report_table")
+t1.download_button(_("Table (CSV)"), files[f"csv:{which}"], file_name=f"{which}_{stem}.csv", mime="text/csv",
+                   key="dl_csv")
+t2.download_button(_("All tables (XLSX)"), files["xlsx"], file_name=f"tables_{stem}.xlsx",
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", key="dl_xlsx")
-t3.download_button(_("Layers (GeoJSON)"), exports.layers_geojson(layers), file_name=f"layers_{stem}.geojson",
+t3.download_button(_("Layers (GeoJSON)"), files["geojson"], file_name=f"layers_{stem}.geojson",
                    mime="application/geo+json", key="dl_geojson")
-t4.download_button(_("Layers (GeoPackage)"), exports.layers_gpkg(layers), file_name=f"layers_{stem}.gpkg",
+t4.download_button(_("Layers (GeoPackage)"), files["gpkg"], file_name=f"layers_{stem}.gpkg",
                    mime="application/geopackage+sqlite3", key="dl_gpkg")
 st.caption(_("Every file is public: shelters appear at their town, never at their address, and every figure is "
              "computed from that public point. Village figures and travel times are estimates ({note}).").format(

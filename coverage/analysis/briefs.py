@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from coverage import config
 from coverage.analysis import reach
@@ -219,7 +220,7 @@ def brief_content(inputs: Inputs, times: pd.DataFrame, area: Area, result: Analy
 
 
 def brief_map(inputs: Inputs, area: Area, result: Analysis, *, gettext: Gettext | None = None,
-              stand_alone: bool = False, approximate_roads: bool = True):
+              stand_alone: bool = False, approximate_roads: bool = True) -> Figure:
     """The area's static map (:func:`coverage.views.static_maps.area_map`), services at
     their public points. ``stand_alone``: with a title and the sources in small print
     (the PNG download)."""

@@ -368,7 +368,7 @@ def brief_pdf(brief: Brief, map_png: bytes, *, gettext: Gettext | None = None) -
     if brief.scenario_title or brief.scenario_summary:
         pdf.set_fill_color(255, 243, 205)
         pdf.set_font(FONT, "B", 8.5)
-        text = _("Scenario: {title}").format(title=brief.scenario_title or "")
+        text = _("Scenario: {title}").format(title=brief.scenario_title) if brief.scenario_title else _("Scenario")
         if brief.scenario_summary:
             text += " — " + brief.scenario_summary
         pdf.multi_cell(0, 4.2, text, fill=True, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT, padding=1.2)
