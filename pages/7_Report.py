@@ -34,8 +34,8 @@ if kind == "district":
     default = names.index(str(districts.loc[rows[0], "district"])) if len(rows) else \
         (names.index("Kulob") if "Kulob" in names else 0)
     picked = st.selectbox(_("District"), names, index=default, key="report_district",
-                          format_func=lambda n: "{n} ({r})".format(
-                              n=n, r=districts.loc[districts["district"] == n, "region"].iloc[0]))
+                          format_func=lambda n: _("{district} ({region})").format(
+                              district=n, region=districts.loc[districts["district"] == n, "region"].iloc[0]))
     area = briefs.find_area(data.districts, district=picked)
 else:
     regions = sorted(data.districts["region"].dropna().unique())
@@ -61,7 +61,7 @@ c1.metric(_("Women (census 2020)") if choice.measure == "women" else _("Populati
 c2.metric(_("{who} within {t:g} min (estimate)").format(who=who, t=choice.threshold_min),
           texts.fmt_people(content.within))
 c3.metric(_("Share within reach (estimate)"), brief_views.fmt_share(content.share_within, _))
-c4.metric(_("Communities beyond"), f"{content.communities_beyond} / {content.communities}")
+c4.metric(_("Communities beyond"), _("{n} of {m}").format(n=content.communities_beyond, m=content.communities))
 
 slug = "".join(ch if ch.isalnum() else "_" for ch in area.name.lower()).strip("_")
 stem = f"{slug}_{int(choice.threshold_min)}min_{choice.season}_{lang}"
