@@ -611,7 +611,9 @@ def p_median(
     """
     threshold_min = check_threshold(threshold_min)
     candidates, network, settings = _setup(inputs, service_type, candidates, network, settings)
-    problem = build_problem(inputs, service_type, candidates, network, measure=measure, settings=settings)
+    # Minutes past UNREACHABLE_MINUTES count as that many: the searches may stop there.
+    problem = build_problem(inputs, service_type, candidates, network, measure=measure,
+                            limit_minutes=config.UNREACHABLE_MINUTES, settings=settings)
     chosen, optimal = solve_pmedian(problem.minutes, problem.existing, problem.weights, p)
     return plan_from_choice(chosen, problem, candidates, method="pmedian", measure=measure,
                             threshold_min=threshold_min, optimal=optimal)
