@@ -4,6 +4,7 @@
     python -m coverage analyse --type shelter --threshold 120 --season winter --out results.gpkg
     python -m coverage capacity --type shelter --threshold 120 [--count women|people] [--demand-rate 1.0]
     python -m coverage route Khujand Bokhtar [--season winter]
+    python -m coverage site --type crisis_centre --k 3 --threshold 60 [--method mclp|pmedian]
     python -m coverage check-services FILE
     python -m coverage add-user --username NAME --organisation KEY [--role staff|admin] …
     python -m coverage export-services --public --format geojson --out services.geojson
@@ -28,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coverage import analysis, config
-from coverage.analysis import seasons
+from coverage.analysis import allocation, seasons
 from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
@@ -263,6 +264,60 @@ def cmd_route(args: argparse.Namespace, settings: config.Settings) -> int:
     _report_missing_nodes(network)
     _report_winter_roads(args.season, settings)
     return 0
+
+
+def cmd_site(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``site``: where ``--k`` new sites of a type would reach the most women (``mclp``) or
+    shorten their trips most (``pmedian``), given the existing ones; from public points only."""
+    inputs = analysis.load_inputs(progress=_log, settings=settings)
+    network = roads.load_network(season=args.season, settings=settings, progress=_log)
+    candidates = None
+    if args.candidates:
+        names = [n.strip() for part in args.candidates for n in part.split(",") if n.strip()]
+        candidates = allocation.candidates_named(inputs, names)
+    measure = COUNT_MEASURES[args.count]
+    options = dict(threshold_min=args.threshold, measure=measure, candidates=candidates, network=network,
+                   settings=settings)
+    with console.status("Choosing sites …"):
+        if args.method == "mclp":
+            plan = allocation.maximal_covering(inputs, args.type, k=args.k, **options)
+        else:
+            plan = allocation.p_median(inputs, args.type, p=args.k, **options)
+    console.print(_site_table(plan, args))
+    counted = COUNT_WORDS[plan.measure]
+    console.print(
+        f"{counted.capitalize()} within {plan.threshold_min:g} min of a {_types_words(args.type)}: "
+        f"{plan.covered_before:,} now, [bold]{plan.covered_after:,}[/] with these sites "
+        f"(+{plan.adds:,}) of {plan.total:,}."
+        + ("" if plan.optimal else " The solver stopped at its time limit: a good choice, not proven the best.")
+    )
+    return 0
+
+
+def _types_words(types: Sequence[str]) -> str:
+    return " or ".join(t.replace("_", " ") for t in types)
+
+
+def _site_table(plan: allocation.SitePlan, args: argparse.Namespace) -> Table:
+    counted = COUNT_WORDS[plan.measure]
+    goal = (f"most {counted} within {plan.threshold_min:g} min" if plan.method == "mclp"
+            else f"least {counted}-weighted minutes")
+    table = Table(title=f"{len(plan.sites)} new {_types_words(args.type)} site(s) ({plan.method}: {goal}, "
+                        f"{args.season})",
+                  caption=f"adds: {counted} newly within {plan.threshold_min:g} min, after the sites above it",
+                  box=box.SIMPLE_HEAD)
+    for column, justify in (("#", "right"), ("site", "left"), ("district", "left"), ("region", "left"),
+                            ("adds", "right")):
+        table.add_column(column, justify=justify, overflow="fold")
+    if plan.method == "pmedian":
+        table.add_column("minutes saved per person", justify="right")
+    for row in plan.sites.itertuples(index=False):
+        cells = [str(row.rank), str(row.name), str(row.district), short_region(row.region), f"{row.adds:,}"]
+        if plan.method == "pmedian":
+            total = plan.total or 1
+            cells.append(f"{row.minutes_saved / total:.1f}")
+        table.add_row(*cells)
+    return table
 
 
 def _report_winter_roads(season: str, settings: config.Settings) -> None:
@@ -501,6 +556,25 @@ def build_parser() -> argparse.ArgumentParser:
     rt.add_argument("--season", choices=config.SEASONS, default="summer")
     rt.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the shipped trunk roads)")
     rt.set_defaults(func=cmd_route)
+
+    st = sub.add_parser("site", help="where new sites of a type would reach the most women (location-allocation)")
+    st.add_argument("--type", nargs="+", default=["crisis_centre"], choices=config.SERVICE_TYPES, metavar="TYPE",
+                    help="type of the new sites; existing services of the type(s) count as already there "
+                         "(default: crisis_centre)")
+    st.add_argument("--k", type=int, default=3, help="number of new sites (default: 3)")
+    st.add_argument("--threshold", type=threshold_minutes, default=config.DEFAULT_THRESHOLD_MIN,
+                    help="minutes that count as within reach (default: 60)")
+    st.add_argument("--method", choices=allocation.METHODS, default="mclp",
+                    help="mclp: most within the threshold (default); pmedian: least weighted minutes")
+    st.add_argument("--count", choices=tuple(COUNT_MEASURES), default="women",
+                    help="what to count: women (default) or all people")
+    st.add_argument("--candidates", action="append",
+                    help="towns or communities to choose from, comma-separated (default: towns and district seats)")
+    st.add_argument("--season", choices=config.SEASONS, default="summer")
+    st.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the shipped trunk roads)")
+    st.add_argument("--services", type=Path, help="services file (default: data/services/services.csv)")
+    st.add_argument("--mirror", type=Path, help="mirror folder for the data step if data is missing")
+    st.set_defaults(func=cmd_site)
 
     chk = sub.add_parser("check-services", help="validate a services file (CSV/XLSX/GeoJSON) row by row")
     chk.add_argument("file")

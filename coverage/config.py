@@ -155,6 +155,13 @@ SNAP_CANDIDATES = 16
 # Origin–destination matrices (engine/od.py): one bounded Dijkstra call computes at most this
 # many cells (sources × nodes, 8 bytes each: 2**25 ≈ 270 MB); more sources run in chunks.
 OD_MAX_CELLS = 2**25
+# Location-allocation (analysis/allocation.py): a community no site reaches counts as this many
+# minutes in the p-median sum (a day: reaching it is worth more than any trip shortened); a
+# seat and a town of the same name within this many metres are one candidate; the solver
+# stops after this many seconds with the best choice found (reported as not proven optimal).
+UNREACHABLE_MINUTES = 24 * 60.0
+CANDIDATE_MERGE_M = 5000.0
+ALLOCATION_TIME_LIMIT_S = 60.0
 # A network with fewer nodes than this is treated as a sparse trunk network.
 SPARSE_NETWORK_MAX_NODES = 5000
 
