@@ -37,11 +37,12 @@ def overview_map() -> None:
                       texts.fmt_people(totals["population_beyond"]))
     col_share.metric(_("Share within reach"), f"{totals['share_within']:.0%}")
 
-    worst = result.districts.head(5)
+    worst = texts.in_script(result.districts.head(5), "district")
     st.markdown(
         "**" + _("Five districts with most {whom} beyond {t:g} min:").format(whom=whom, t=choice.threshold_min)
-        + "** " + " · ".join(f"{row.district} ({texts.fmt_people(row.population_beyond)} {whom}, "
-                             f"{row.share_within:.0%} within)" for row in worst.itertuples())
+        + "** " + " · ".join(_("{district} ({people} {whom}, {share:.0%} within)").format(
+            district=row.district, people=texts.fmt_people(row.population_beyond), whom=whom, share=row.share_within)
+            for row in worst.itertuples())
     )
     approximate_roads = loaders.approximate_roads()
     counted_note = (_("Women: 2020 census female share of each district (derived from the sex ratio); "
@@ -52,16 +53,19 @@ def overview_map() -> None:
                + (_("Minutes: car travel on an approximate trunk-road network plus local roads ({season}).")
                   if approximate_roads else
                   _("Minutes: car travel on the OpenStreetMap roads of {network} plus local roads ({season})."))
-               .format(season=choice.season, network=loaders.network_path().name))
+               .format(season=texts.season_word(choice.season), network=loaders.network_path().name))
 
     # The base map stays the same while the user moves the slider; only the data layers are
     # sent again, so the browser redraws them without reloading the map.
+    shown_districts = texts.in_script(loaders.display_districts(), "district")
     layers = maps.coverage_layers(
-        loaders.display_districts(), result.districts, result.communities, session.map_services(),
-        choice.threshold_min, result.service_types,
+        shown_districts, texts.in_script(result.districts, "worst_community"),
+        texts.in_script(result.communities, "name", "district"), session.map_services(),
+        choice.threshold_min, result.service_types, gettext=texts.gettext(),
     )
-    clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=loaders.display_districts(),
-                                     settings=loaders.settings(), approximate_roads=approximate_roads),
+    clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=shown_districts,
+                                     settings=loaders.settings(), approximate_roads=approximate_roads,
+                                     gettext=texts.gettext()),
                         feature_group_to_add=layers,
                         layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
                         returned_objects=["last_active_drawing"], key=MAP_KEY)
@@ -90,7 +94,8 @@ def winter_note(result, choice) -> None:
                   "roads over passes close or slow down; **{c:,}** of them ({cp:,} people) fall beyond {t:g} min.")
                 .format(n=len(changes), p=int(changes["population"].sum()), what=texts.type_phrase(choice.service_types),
                         c=len(crossing), cp=int(crossing["population"].sum()), t=choice.threshold_min))
-    st.dataframe(changes[["name", "district", "region", "population", "summer_minutes", "winter_minutes"]],
+    st.dataframe(texts.in_script(changes, "name", "district")[["name", "district", "region", "population",
+                                                             "summer_minutes", "winter_minutes"]],
                  hide_index=True, width="stretch", key="winter_changes",
                  column_config={"name": _("Community"), "district": _("District"), "region": _("Region"),
                                 "population": st.column_config.NumberColumn(_("People"), format="localized"),
@@ -142,10 +147,19 @@ def district_picker(districts) -> None:
     names = districts.set_index("district_id")
     options = sorted(names.index, key=lambda i: names.loc[i, "district"])
 
+    # The name in the session's script first, then the other script's, so typing either finds it.
+    shown = texts.place_names(districts, "district").set_axis(districts["district_id"])
+    region = texts.place_names(districts, "region").set_axis(districts["district_id"])
+    latin = districts["district"].set_axis(districts["district_id"])
+    tajik = texts.names.own_names(districts)["tg"]
+
     def label(district_id: str) -> str:
         row = names.loc[district_id]
         aliases = [a for a in str(row["district_aliases"]).split(";") if a.strip()]
-        return f"{row['district']} ({row['region']})" + (" — " + ", ".join(aliases) if aliases else "")
+        other = latin[district_id] if shown[district_id] != latin[district_id] else \
+            tajik.get(latin[district_id], texts.names.to_tajik_cyrillic(latin[district_id]))
+        return (f"{shown[district_id]} ({region[district_id]}) · {other}"
+                + (" — " + ", ".join(aliases) if aliases else ""))
 
     if PICKER_KEY not in st.session_state:  # the page was left and opened again: the district in view
         st.session_state[PICKER_KEY] = st.session_state.get(sidebar.DISTRICT_KEY)
@@ -164,7 +178,7 @@ def district_figures(result, choice) -> None:
         else:
             st.caption(_("Click a district on the map or pick one in the sidebar (District) to see its figures."))
         return
-    d = row.iloc[0]
+    d = texts.in_script(row, "district", "worst_community").iloc[0]
     st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
     c1, c2, c3, c4 = st.columns(4)
     c1.metric(_("Women (census 2020)") if result.measure == "women" else _("Population (census 2020)"),

@@ -34,7 +34,7 @@ from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
 from coverage.registry import auth, store
-from coverage.views import i18n
+from coverage.views import i18n, messages
 from coverage.views.labels import fmt_hours, fmt_minutes, measure_columns
 
 console = Console()
@@ -501,6 +501,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m coverage", description="Women's crisis services coverage, Tajikistan")
     parser.add_argument("--data-dir", type=Path,
                         help=f"data folder (default: $COVERAGE_DATA_DIR or {config.DATA_DIR})")
+    parser.add_argument("--lang", choices=config.LANGUAGES,
+                        help="language of messages and errors (default: $COVERAGE_LANG or en)")
     sub = parser.add_subparsers(dest="command", required=True)
 
     data = sub.add_parser("data", help="assemble boundaries, communities and health facilities")
@@ -617,7 +619,7 @@ def build_parser() -> argparse.ArgumentParser:
 # coverage.toml and the COVERAGE_* environment).
 SETTINGS_FLAGS: dict[str, str] = {
     "data_dir": "data_dir", "network": "network_path", "services": "services_path",
-    "population": "population_path", "mirror": "mirror_dir", "store": "store",
+    "population": "population_path", "mirror": "mirror_dir", "store": "store", "lang": "language",
     "demand_rate": "capacity_demand_per_10k",
 }
 
@@ -636,11 +638,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return auth.main_add_user(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
+    language = args.lang or config.DEFAULT_LANGUAGE  # until the settings (COVERAGE_LANG) are read
     try:
         settings = config.load_settings(overrides=settings_overrides(args))
+        language = settings.language
         return int(args.func(args, settings) or 0)
     except INPUT_ERRORS as err:  # bad input or set-up: the message names the file, row and problem
-        console.print(str(err), style="red", markup=False, highlight=False, soft_wrap=True)
+        shown = messages.error_text(err, gettext=i18n.translator(language)) if isinstance(err, CoverageError) \
+            else str(err)
+        console.print(shown, style="red", markup=False, highlight=False, soft_wrap=True)
         return 2
 
 

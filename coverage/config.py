@@ -48,6 +48,8 @@ SEASONS: tuple[str, ...] = ("summer", "winter")
 # What the figures count: a communities column (people). "women" (2020 census female
 # share per district, derived from the sex ratio) is the default; "population" is all people.
 MEASURES: tuple[str, ...] = ("women", "population")
+LANGUAGES: tuple[str, ...] = ("en", "ru", "tg")  # interface languages (catalogues in locale/)
+DEFAULT_LANGUAGE = "en"
 DEFAULT_MEASURE = "women"
 FOCUS_REGIONS: tuple[str, ...] = ("Khatlon", "Sughd")
 
@@ -339,6 +341,7 @@ class Settings:
     users_file: Path = USERS_FILE
     map_tiles_url: str | None = MAP_TILES_URL
     leaflet_url: str = LEAFLET_URL
+    language: str = DEFAULT_LANGUAGE  # CLI messages (COVERAGE_LANG, --lang): one of LANGUAGES
 
     @property
     def cookie_secret_file(self) -> Path:
@@ -359,6 +362,7 @@ ENV_VARIABLES: Mapping[str, str] = MappingProxyType(
         "COVERAGE_USERS": "users_file",
         "COVERAGE_MAP_TILES": "map_tiles_url",
         "COVERAGE_LEAFLET_URL": "leaflet_url",
+        "COVERAGE_LANG": "language",
     }
 )
 SETTINGS_FILE_VARIABLE = "COVERAGE_SETTINGS"
@@ -515,6 +519,11 @@ def _value(name: str, value: object, source: str, *, check_paths: bool, base_dir
         return int(number)
     if name == "map_tiles_url":
         return _tiles(value, source)
+    if name == "language":
+        text = str(value).strip().lower() if isinstance(value, str) else ""
+        if text not in LANGUAGES:
+            raise _fail(source, name, f"must be one of {', '.join(LANGUAGES)}", "config.unknown_language", value)
+        return text
     if not isinstance(value, str | os.PathLike) or not os.fspath(value).strip():
         raise _fail(source, name, "must be a non-empty text or path", "config.not_a_path", value)
     text = os.fspath(value).strip()

@@ -26,7 +26,7 @@ from coverage.digests import text_sha256
 from coverage.engine.roads import is_default_network
 from coverage.registry import store
 from coverage.views import maps, privacy
-from dashboard.texts import _
+from dashboard.texts import _, season_word
 
 
 def settings() -> config.Settings:
@@ -164,11 +164,11 @@ def travel_times(season: str) -> pd.DataFrame:
     with _travel_time_lock():
         if key in tables:  # computed by another session while this one waited
             return tables[key]
-        label = _("Computing travel times for the {season} road network …").format(season=season)
+        label = _("Computing travel times for the {season} road network …").format(season=season_word(season))
         with st.status(label, expanded=True) as status:
             table = analysis.travel_times(inputs(), season=season, network_path=network_path(),
                                           settings=settings(), progress=status.write)
-            status.update(label=_("Travel times ready ({season})").format(season=season), state="complete",
+            status.update(label=_("Travel times ready ({season})").format(season=season_word(season)), state="complete",
                           expanded=False)
         while len(tables) >= TRAVEL_TIME_TABLES_KEPT:
             tables.pop(next(iter(tables)))  # the oldest

@@ -87,7 +87,7 @@ def service_form(key: str, user: auth.User, choices: FormChoices, *, current: Ma
         c1, c2, c3 = st.columns(3)
         fields: dict[str, Any] = {
             "type": c1.selectbox(_("Type"), types, index=_index(types, row.get("type")),
-                                 format_func=lambda t: texts.TYPE_LABELS.get(t, t), key=key + "type"),
+                                 format_func=texts.type_labeller(), key=key + "type"),
             "name": c2.text_input(_("Name"), row.get("name", ""), key=key + "name"),
         }
         if new:

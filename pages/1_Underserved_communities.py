@@ -27,10 +27,10 @@ st.markdown(
     _("**{n:,}** communities with **{p:,}** {whom} are more than **{t:g} min** from the nearest {what} "
       "({season}). Sorted by {whom} affected; click a column header to sort differently.").format(
         n=len(ranking), p=int(ranking[measure].sum()), whom=whom, t=choice.threshold_min, what=phrase,
-        season=choice.season)
+        season=texts.season_word(choice.season))
 )
 
-table = ranking.assign(
+table = texts.in_script(ranking, "name", "district", "nearest_service_town").assign(
     minutes=ranking["minutes"].map(lambda m: round(m) if m == m and m != float("inf") else None),
     population_note=labels.population_notes(ranking["estimated"] | (measure == "women"), gettext=_),
 )
@@ -73,7 +73,7 @@ if selected_rows:
               if row["estimated"] or measure == "women"
               else _("{people:,} {whom}").format(people=int(row[measure]), whom=whom))
     st.info(_("{name}: {people}, {minutes} to the nearest {what}.").format(
-        name=row["name"], people=people, minutes=texts.fmt_minutes(row["minutes"]), what=phrase))
+        name=texts.names.display_name(row["name"], texts.language()), people=people, minutes=texts.fmt_minutes(row["minutes"]), what=phrase))
     highlight = selected_id
 left, right = st.columns([3, 2])
 with left:
@@ -85,7 +85,8 @@ with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))
     districts = result.districts[result.districts["population_beyond"] > 0]
     st.dataframe(
-        districts[["district", "region", "population_beyond", "share_within", "communities_beyond"]],
+        texts.in_script(districts, "district")[["district", "region", "population_beyond", "share_within",
+                                                 "communities_beyond"]],
         hide_index=True,
         width="stretch",
         column_config={

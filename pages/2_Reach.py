@@ -35,7 +35,8 @@ st.markdown(
       "A person near several organisations counts for each, so organisation rows do not add up to the "
       "last row, which counts each person once.").format(
         ts=", ".join(str(t) for t in thresholds), what=texts.type_phrase(choice.service_types),
-        season=choice.season, regions=", ".join(choice.regions), pop=population)
+        season=texts.season_word(choice.season),
+        regions=", ".join(texts.names.display_name(r, texts.language()) for r in choice.regions), pop=population)
 )
 
 chart_data = totals[totals["org"] != reach.ANY_ORGANISATION].melt(id_vars="org", value_vars=cols,
@@ -81,7 +82,7 @@ st.dataframe(alone_by_org.reset_index(), hide_index=True, width="stretch", key="
 st.subheader(_("By district"))
 orgs = [o for o in totals["org"] if o != reach.ANY_ORGANISATION] + [reach.ANY_ORGANISATION]
 org = st.selectbox(_("Organisation"), orgs, key="reach_org")
-by_district = table[table["org"] == org].drop(columns=["org", "district_id"])
+by_district = texts.in_script(table[table["org"] == org].drop(columns=["org", "district_id"]), "district", "region")
 total_row = pd.DataFrame([{"district": _("Total"), "region": "", "population": by_district["population"].sum(),
                            **{c: by_district[c].sum() for c in cols}}])
 st.dataframe(pd.concat([by_district, total_row], ignore_index=True), hide_index=True, width="stretch",

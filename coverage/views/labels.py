@@ -16,6 +16,11 @@ import pandas as pd
 Gettext = Callable[[str], str]
 
 
+def N_(message: str) -> str:  # noqa: N802 (gettext's name for 'extract, translate later')
+    """Mark ``message`` for the catalogues; translated where it is shown."""
+    return message
+
+
 def _english(text: str) -> str:
     return text
 
@@ -118,8 +123,8 @@ def fmt_places(places: object, *, gettext: Gettext | None = None) -> str:
 # A village's "estimated" population is the district's 2020 census total (less its
 # GeoNames towns) shared out by place size (village 1, hamlet 0.3): every village of a
 # district gets the same figure. Wherever such a figure appears it says so.
-ESTIMATE_NOTE = "even share of the district total, not a count"
-COUNTED_NOTE = "counted"
+ESTIMATE_NOTE = N_("even share of the district total, not a count")
+COUNTED_NOTE = N_("counted")
 
 
 def population_notes(estimated: pd.Series, *, gettext: Gettext | None = None) -> pd.Series:

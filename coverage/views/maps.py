@@ -28,6 +28,7 @@ from branca.element import MacroElement, Template
 
 from coverage import config
 from coverage.views import labels
+from coverage.views.i18n import N_
 
 # The data attribution below already credits "© OpenStreetMap contributors"; the tile
 # layer only says where the background comes from, so the credit is not printed twice.
@@ -50,15 +51,15 @@ ATTRIBUTION = (
 
 # type → (label, colour, symbol); colours from ColorBrewer Set1/Dark2, distinct for colour-blind users
 SERVICE_STYLE: dict[str, tuple[str, str, str]] = {
-    "shelter": ("Shelter", "#7b2d8e", "H"),
-    "crisis_centre": ("Crisis centre", "#d7301f", "✚"),
-    "resource_centre": ("Resource centre", "#1b9e77", "R"),
-    "support_service": ("Support service", "#d95f02", "S"),
-    "self_help_group": ("Self-help group", "#e7298a", "G"),
-    "legal_aid": ("Legal aid", "#386cb0", "§"),
-    "psychosocial": ("Psychosocial", "#66a61e", "P"),
-    "medical": ("Medical", "#e6ab02", "+"),
-    "police_unit": ("Police unit", "#444444", "★"),
+    "shelter": (N_("Shelter"), "#7b2d8e", "H"),
+    "crisis_centre": (N_("Crisis centre"), "#d7301f", "✚"),
+    "resource_centre": (N_("Resource centre"), "#1b9e77", "R"),
+    "support_service": (N_("Support service"), "#d95f02", "S"),
+    "self_help_group": (N_("Self-help group"), "#e7298a", "G"),
+    "legal_aid": (N_("Legal aid"), "#386cb0", "§"),
+    "psychosocial": (N_("Psychosocial"), "#66a61e", "P"),
+    "medical": (N_("Medical"), "#e6ab02", "+"),
+    "police_unit": (N_("Police unit"), "#444444", "★"),
 }
 
 MINUTE_BINS: tuple[float, ...] = (30, 60, 120, 240)
@@ -68,10 +69,15 @@ SHARE_BINS: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
 SHARE_COLOURS: tuple[str, ...] = ("#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850")
 
 
-def minute_labels() -> list[str]:
+def _english(text: str) -> str:
+    return text
+
+
+def minute_labels(gettext: labels.Gettext | None = None) -> list[str]:
+    _ = gettext or _english
     edges = (0,) + MINUTE_BINS
-    labels = [f"{a:g}–{b:g} min" for a, b in zip(edges[:-1], edges[1:])]
-    return labels + [f"over {MINUTE_BINS[-1]:g} min"]
+    shown = [_("{low:g}–{high:g} min").format(low=a, high=b) for a, b in zip(edges[:-1], edges[1:])]
+    return shown + [_("over {minutes:g} min").format(minutes=MINUTE_BINS[-1])]
 
 
 def minute_colours(minutes: pd.Series) -> np.ndarray:
@@ -232,27 +238,30 @@ def _swatch(colour: str, label: str, shape: str = "square") -> str:
             f"{html.escape(label)}</div>")
 
 
-def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True) -> str:
+def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True,
+                gettext: labels.Gettext | None = None) -> str:
     """Legend text; without ``service_types`` it lists every type and names no
     threshold, so the base map stays the same while the user moves the slider.
-    ``approximate_roads``: the default (authored) road network is in use, say so."""
-    parts = ["<b>Districts: share of people<br>within the chosen threshold</b>"]
+    ``approximate_roads``: the default (authored) road network is in use, say so.
+    ``gettext``: the reader's language (English without one)."""
+    _ = gettext or _english
+    parts = ["<b>" + html.escape(_("Districts: share of people within the chosen threshold")) + "</b>"]
     edges = (0.0,) + SHARE_BINS
     parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
-    parts.append("<b>Communities: minutes to nearest</b>")
-    parts += [_swatch(c, label, "circle") for c, label in zip(MINUTE_COLOURS, minute_labels())]
-    parts.append(_swatch(UNREACHABLE_COLOUR, "no road route", "circle"))
-    parts.append("<b>Services</b>")
+    parts.append("<b>" + html.escape(_("Communities: minutes to nearest")) + "</b>")
+    parts += [_swatch(c, label, "circle") for c, label in zip(MINUTE_COLOURS, minute_labels(gettext))]
+    parts.append(_swatch(UNREACHABLE_COLOUR, _("no road route"), "circle"))
+    parts.append("<b>" + html.escape(_("Services")) + "</b>")
     parts += [
         f'<div><span style="color:{colour};font-weight:bold;display:inline-block;width:14px">{symbol}</span>'
-        f"{html.escape(label)}</div>"
+        f"{html.escape(_(label))}</div>"
         for key, (label, colour, symbol) in SERVICE_STYLE.items()
         if service_types is None or key in service_types
     ]
-    parts.append('<span style="color:#555">Services shown: the types chosen.<br>'
-                 "Dashed ring: place known to district only.</span>")
-    roads_note = "<br>Road network is approximate." if approximate_roads else ""
-    parts.append(f'<br><i style="color:#555">Rural populations are estimates.{roads_note}</i>')
+    parts.append('<span style="color:#555">' + html.escape(_("Services shown: the types chosen.")) + "<br>"
+                 + html.escape(_("Dashed ring: place known to district only.")) + "</span>")
+    roads_note = "<br>" + html.escape(_("Road network is approximate.")) if approximate_roads else ""
+    parts.append('<br><i style="color:#555">' + html.escape(_("Rural populations are estimates.")) + f"{roads_note}</i>")
     return "".join(parts)
 
 
@@ -300,8 +309,11 @@ class _DivMarkers(MacroElement):
         self.interactive = interactive
 
 
-def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float) -> None:
-    """District choropleth: share of people within the threshold, with a tooltip."""
+def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float,
+                  *, gettext: labels.Gettext | None = None) -> None:
+    """District choropleth: share of people within the threshold, with a tooltip (words in
+    the language of ``gettext``, English without one)."""
+    _ = gettext or _english
     merged = districts[["district_id", "district", "region", "geometry"]].merge(
         summary[["district_id", "population", "population_within", "population_beyond", "share_within",
                  "worst_community", "worst_minutes"]],
@@ -322,14 +334,14 @@ def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoData
     data = merged.drop(columns=["worst_minutes", "share_within", "worst_community"])
     folium.GeoJson(
         data.to_json(drop_id=True),
-        name=f"Districts: share within {threshold_min:g} min",
+        name=_("Districts: share within {t:g} min").format(t=threshold_min),
         style_function=lambda f: {"fillColor": f["properties"]["fill"], "color": "#333333", "weight": 1,
                                   "fillOpacity": 0.55},
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
             fields=["district", "region", "share_text", "within_text", "beyond_text", "population_text", "worst_text"],
-            aliases=["District", "Region", f"Share within {threshold_min:g} min", "People within",
-                     "People beyond", "Population (census 2020)", "Farthest community"],
+            aliases=[_("District"), _("Region"), _("Share within {t:g} min").format(t=threshold_min), _("People within"),
+                     _("People beyond"), _("Population (census 2020)"), _("Farthest community")],
             sticky=True,
         ),
     ).add_to(fmap)
@@ -360,21 +372,23 @@ class _CircleMarkers(MacroElement):
         self.columns = columns
 
 
-def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
+def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float,
+                    *, gettext: labels.Gettext | None = None) -> None:
     """Community points coloured by minutes to the nearest service (classes of
     :data:`MINUTE_BINS`), sized by population, with name, district, people and minutes
     in a tooltip."""
     import shapely
 
+    _ = gettext or _english
     minutes = gaps["minutes"].to_numpy(dtype=float)
     finite = np.isfinite(minutes)
-    minutes_text = np.where(finite, np.char.add(np.round(np.where(finite, minutes, 0)).astype(int).astype(str), " min"),
-                            "no road route")
+    minutes_text = np.where(finite, np.char.add(np.round(np.where(finite, minutes, 0)).astype(int).astype(str),
+                                                   " " + _("min")), _("no road route"))
     people = gaps["population"].round().astype(int).map("{:,}".format)
-    people = people.where(~gaps["estimated"].astype(bool), people + " (" + labels.ESTIMATE_NOTE + ")")
+    people = people.where(~gaps["estimated"].astype(bool), people + " (" + _(labels.ESTIMATE_NOTE) + ")")
     tips = ("<b>" + gaps["name"].astype(str).map(html.escape) + "</b><br>"
-            + gaps["district"].astype(str).map(html.escape) + "<br>People: " + people
-            + "<br>Nearest help: " + minutes_text)
+            + gaps["district"].astype(str).map(html.escape) + "<br>" + html.escape(_("People")) + ": " + people
+            + "<br>" + html.escape(_("Nearest help")) + ": " + minutes_text)
     xy = np.round(shapely.get_coordinates(gaps.geometry.to_numpy()), COORD_DECIMALS)
     radius = np.clip(np.sqrt(gaps["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1)
     _CircleMarkers({
@@ -384,23 +398,25 @@ def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFra
 
 
 def service_layers(public_services: gpd.GeoDataFrame,
-                   shown_types: Sequence[str] | None = None) -> list[folium.FeatureGroup]:
+                   shown_types: Sequence[str] | None = None, *,
+                   gettext: labels.Gettext | None = None) -> list[folium.FeatureGroup]:
     """One layer per service type with distinct symbols; approximate places are dashed.
 
     Layers of ``shown_types`` are switched on; the others can be switched on in the
     layer control."""
+    _ = gettext or _english
     layers = []
     for service_type, group in public_services.groupby("type", sort=False):
-        label = SERVICE_STYLE.get(service_type, (service_type,))[0]
+        label = _(SERVICE_STYLE.get(service_type, (service_type,))[0])
         show = shown_types is None or service_type in shown_types
-        layer = folium.FeatureGroup(name=f"Services: {label} ({len(group)})", show=show)
+        layer = folium.FeatureGroup(name=_("Services: {label} ({n})").format(label=label, n=len(group)), show=show)
         items = []
         for row in group.itertuples(index=False):
             approx = row.location_precision != "exact"
-            where = {"settlement": "town level", "district": "district level (approximate)"}.get(
-                row.location_precision, "exact")
+            where = {"settlement": _("shown at town level"), "district": _("shown at district level (approximate)")}.get(
+                row.location_precision, _("shown at the exact point"))
             tip = (f"<b>{html.escape(str(row.name))}</b><br>{html.escape(label)} · {html.escape(str(row.organisation))}"
-                   f"<br>{html.escape(str(row.town))}, {html.escape(str(row.district))} — shown at {where}")
+                   f"<br>{html.escape(str(row.town))}, {html.escape(str(row.district))} — {html.escape(where)}")
             items.append({"at": [row.geometry.y, row.geometry.x], "icon": _service_icon_html(service_type, approx),
                           "tip": tip})
         _DivMarkers(items, icon_size=(22, 22), icon_anchor=(11, 11)).add_to(layer)
@@ -486,7 +502,8 @@ def place_names_layer(districts: gpd.GeoDataFrame | None = None,
 
 
 def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
-                      settings: config.Settings | None = None, approximate_roads: bool = True) -> folium.Map:
+                      settings: config.Settings | None = None, approximate_roads: bool = True,
+                      gettext: labels.Gettext | None = None) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
     background, district name labels, attribution and legend. The dashboard draws it
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
@@ -494,7 +511,8 @@ def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = N
     fmap = base_map(tiles=tiles, settings=settings)
     if districts is not None:
         add_district_labels(fmap, districts)
-    _Legend(legend_html(approximate_roads=approximate_roads)).add_to(fmap)
+    _ = gettext or _english
+    _Legend(legend_html(approximate_roads=approximate_roads, gettext=gettext), title=_("Legend")).add_to(fmap)
     return fmap
 
 
@@ -505,15 +523,19 @@ def coverage_layers(
     public_services: gpd.GeoDataFrame,
     threshold_min: float,
     service_types: Sequence[str],
+    *,
+    gettext: labels.Gettext | None = None,
 ) -> list[folium.FeatureGroup]:
     """Data layers of the overview map: district choropleth, communities by minutes,
     and one layer per chosen service type (other types: choose them in the sidebar)."""
-    district_layer = folium.FeatureGroup(name=f"Districts: share within {threshold_min:g} min")
-    add_districts(district_layer, districts, summary, threshold_min)
-    community_layer = folium.FeatureGroup(name=f"Communities: minutes to nearest (threshold {threshold_min:g} min)")
-    add_communities(community_layer, gaps, threshold_min)
+    _ = gettext or _english
+    district_layer = folium.FeatureGroup(name=_("Districts: share within {t:g} min").format(t=threshold_min))
+    add_districts(district_layer, districts, summary, threshold_min, gettext=gettext)
+    community_layer = folium.FeatureGroup(
+        name=_("Communities: minutes to nearest (threshold {t:g} min)").format(t=threshold_min))
+    add_communities(community_layer, gaps, threshold_min, gettext=gettext)
     chosen = public_services[public_services["type"].isin(list(service_types))]
-    return [district_layer, community_layer, *service_layers(chosen)]
+    return [district_layer, community_layer, *service_layers(chosen, gettext=gettext)]
 
 
 def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
