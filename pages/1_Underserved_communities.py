@@ -77,9 +77,10 @@ if selected_rows:
     highlight = selected_id
 left, right = st.columns([3, 2])
 with left:
-    small = maps.point_map(points, session.map_services(), highlight=highlight, tiles=choice.tiles,
-                           service_types=result.service_types, settings=loaders.settings(),
-                           districts=loaders.display_districts(), towns=loaders.inputs().communities)
+    small = maps.point_map(texts.in_script(points, "name", "district"), session.map_services(), highlight=highlight,
+                           tiles=choice.tiles, service_types=result.service_types, settings=loaders.settings(),
+                           districts=texts.in_script(loaders.display_districts(), "district"),
+                           towns=texts.in_script(loaders.inputs().communities, "name"))
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))

@@ -247,6 +247,18 @@ def test_the_language_comes_from_the_link_and_sessions_do_not_share_it(app_env):
     assert english.title[0].value == "Who can reach help? Women's crisis services in Tajikistan"
 
 
+@pytest.mark.parametrize("page", ["pages/1_Underserved_communities.py", "pages/2_Reach.py",
+                                  "pages/3_About_the_data.py", "pages/4_Services_(staff).py"])
+def test_every_page_renders_in_tajik(app_env, page):
+    at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
+    at.query_params["lang"] = "tg"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert CYRILLIC.search(at.title[0].value) and not LATIN.search(at.title[0].value), at.title[0].value
+    words = " ".join(m.value for m in at.markdown) + " ".join(s.value for s in at.subheader)
+    assert set(words) & TAJIK_LETTERS
+
+
 def test_district_picker_finds_either_spelling(app_env):
     at = _app(lang="tg")
     labels = list(at.sidebar.selectbox(key="district_picker").options)  # what the search box matches

@@ -332,7 +332,7 @@ def test_small_map_names_districts_and_towns_without_tiles(app_env):
     assert "district-label" in text and "town-label" in text
     labels = map_labels(text)
     districts = set(loaders.display_districts()["district"])
-    communities = loaders.inputs().communities
+    communities = loaders.inputs().communities.assign(name=lambda f: display_names(f, "en"))  # one script
     towns = set(communities[communities["place"].isin(maps.TOWN_PLACES)]["name"])
     hamlets = set(communities[communities["place"] == "hamlet"]["name"]) - towns - districts
     assert len(districts) > 20 and len(towns) > 20

@@ -14,6 +14,7 @@ names) back. Russian gets the Russian spelling of the Tajik letters (ҷ дж, қ
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 import cyrtranslit
 import pandas as pd
@@ -100,6 +101,7 @@ def to_russian(name: str) -> str:
 _CONVERT = {"en": to_latin, "tg": to_tajik_cyrillic, "ru": to_russian}
 
 
+@lru_cache(maxsize=65_536)  # the same few thousand names on every page run
 def display_name(name: str, language: str) -> str:
     """One name in the script of ``language`` (``en``, ``ru``, ``tg``)."""
     return _CONVERT.get(language, to_latin)(name)
