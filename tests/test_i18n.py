@@ -225,8 +225,12 @@ def _app(**params: str) -> AppTest:
 def test_switching_to_tajik_shows_tajik_headings(app_env):
     at = _app()
     assert at.title[0].value == "Who can reach help? Women's crisis services in Tajikistan"
+    at.sidebar.slider(key="threshold").set_value(120).run()
+    at.sidebar.radio(key="season").set_value("winter").run()
     at.sidebar.selectbox(key="language").set_value("tg").run()
     assert not at.exception
+    # the other choices survive the change of language (widgets keep their keys, labels change)
+    assert (at.sidebar.slider(key="threshold").value, at.sidebar.radio(key="season").value) == (120, "winter")
     title = at.title[0].value
     assert title == i18n.translator("tg")("Who can reach help? Women's crisis services in Tajikistan")
     assert set(title) & TAJIK_LETTERS
