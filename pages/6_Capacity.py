@@ -23,7 +23,7 @@ if not choice.regions:
 word = texts.counted(choice.measure)
 c1, c2 = st.columns([2, 3])
 types = c1.multiselect(_("Services whose places count"), list(config.SERVICE_TYPES), default=list(config.CAPACITY_TYPES),
-                       format_func=lambda t: texts.TYPE_LABELS.get(t, t), key="capacity_types")
+                       format_func=texts.type_labeller(), key="capacity_types")
 rate = c2.number_input(
     _("Assumption: places needed at any one time per 10,000 inhabitants"), min_value=0.0, max_value=100.0,
     value=float(loaders.settings().capacity_demand_per_10k), step=0.1, format="%.2f", key="capacity_demand_rate",
@@ -48,7 +48,7 @@ st.markdown(_(
     "services it can reach (the two-step floating catchment method). A district's figure is its "
     "communities' places per 100,000 {word}. **Demand** assumes {rate:g} place(s) needed at any one time "
     "per 10,000 inhabitants (default: {source}); change the assumption above.").format(
-        word=word, t=choice.threshold_min, season=choice.season, rate=result.demand_per_10k,
+        word=word, t=choice.threshold_min, season=texts.season_word(choice.season), rate=result.demand_per_10k,
         source=config.CAPACITY_DEMAND_SOURCE))
 
 districts = result.districts
@@ -70,7 +70,7 @@ if result.unreached_places:
 st.subheader(_("By district (estimates)"))
 estimate = _(" (estimate)")
 st.dataframe(
-    districts, hide_index=True, width="stretch", key="capacity_districts",
+    texts.in_script(districts, "district", "region"), hide_index=True, width="stretch", key="capacity_districts",
     column_order=["district", "region", "counted", "places_share", "per_100k", "demand_places", "shortfall", "exceeds"],
     column_config={
         "district": _("District"), "region": _("Region"),
@@ -87,7 +87,7 @@ st.dataframe(
 )
 
 st.subheader(_("Services and their catchments"))
-services_table = result.services.assign(places_shown=[texts.fmt_places(p) for p in result.services["places"]])
+services_table = texts.in_script(result.services, "town", "region").assign(places_shown=[texts.fmt_places(p) for p in result.services["places"]])
 st.dataframe(
     services_table, hide_index=True, width="stretch", key="capacity_services",
     column_order=["name", "type", "town", "region", "places_shown", "counted_within", "ratio_per_100k"],

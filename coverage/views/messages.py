@@ -123,6 +123,9 @@ TEMPLATES: dict[str, str] = {
     "route.no_road": N_("No road from '{origin}' to '{destination}' on this network."),
     "route.unknown_place": N_("No place named '{place}' on the network."),
     "services.unknown_type": N_("Unknown service type(s) {types}; choose from {known}."),
+    "input.demand_rate": N_("The demand rate must be a number of places per 10,000 people from 0 to 10,000, "
+                            "not {value}."),
+    "od.bad_limit": N_("The time limit must be a non-negative number of minutes, not {limit_minutes}."),
     # road network files
     "network.no_roads": N_("{path}: no drivable roads found."),
     "network.not_a_file": N_("{path}: not a regular file (a folder, device or pipe)."),
@@ -173,6 +176,11 @@ TEMPLATES: dict[str, str] = {
     "services.not_a_number": N_("is not a number"),
     "services.not_boolean": N_("is not true or false ('{value}')"),
     "services.outside": N_("the point lies outside Tajikistan"),
+    "services.places_not_a_number": N_("is not a number (beds or places as a whole number; leave it empty when "
+                                       "unknown)"),
+    "services.places_negative": N_("must not be negative"),
+    "services.places_fraction": N_("must be a whole number of places"),
+    "services.places_too_large": N_("is too many places for one service; check the figure"),
     "services.shelter_confidential": N_("shelters are always confidential; stored as confidential"),
     "services.swapped": N_("latitude and longitude look swapped"),
     "services.unknown_column": N_("unknown column (known: {known})"),
