@@ -412,7 +412,7 @@ def cmd_brief(args: argparse.Namespace, settings: config.Settings) -> int:
     from public inputs only (every shelter at its town)."""
     out = check_out_path(args.out, (".pdf",) if args.funders else BRIEF_SUFFIXES)
     briefs = _briefs()
-    gettext = i18n.translator(args.lang)
+    gettext = i18n.translator(settings.language)  # --lang (before or after the command) or COVERAGE_LANG
     inputs, times, area, result = _area_result(args, settings)
     approximate = roads.is_default_network(settings.network_path)
     if args.funders:
@@ -428,7 +428,7 @@ def cmd_brief(args: argparse.Namespace, settings: config.Settings) -> int:
         data = briefs.brief_pdf(inputs, times, area, result, gettext=gettext, approximate_roads=approximate,
                                 scenario_title=args.scenario_title, scenario_summary=args.scenario_summary)
     _write_bytes(out, data)
-    console.print(f"Wrote {out} ({area.kind} {area.name}, {args.lang})", markup=False, highlight=False)
+    console.print(f"Wrote {out} ({area.kind} {area.name}, {settings.language})", markup=False, highlight=False)
     return 0
 
 
@@ -445,7 +445,7 @@ def cmd_export(args: argparse.Namespace, settings: config.Settings) -> int:
         reach_table, _org_times = briefs.area_reach(inputs, area, args.type, season=args.season,
                                                     measure=COUNT_MEASURES[args.count], settings=settings)
         tables = briefs.export_tables(inputs, area, result, reach_table=reach_table,
-                                      gettext=i18n.translator(args.lang))
+                                      gettext=i18n.translator(settings.language))
         if args.format == "csv":
             try:
                 written = exports.write_tables_csv(tables, out)
@@ -475,7 +475,9 @@ def _area_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
     parser.add_argument("--season", choices=config.SEASONS, default="summer")
     parser.add_argument("--count", choices=tuple(COUNT_MEASURES), default="women",
                         help="what the figures count: women (default) or all people")
-    parser.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default="en", help="language (default: en)")
+    # SUPPRESS: no default here, so `--lang tg brief …` (the global flag) is not reset by this one
+    parser.add_argument("--lang", choices=tuple(i18n.LANGUAGES), default=argparse.SUPPRESS,
+                        help="language (default: $COVERAGE_LANG or en)")
     parser.add_argument("--out", required=True, help="file to write")
     parser.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the trunk roads)")
     parser.add_argument("--services", type=Path,
@@ -638,7 +640,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return auth.main_add_user(rest)
     if rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
-    language = args.lang or config.DEFAULT_LANGUAGE  # until the settings (COVERAGE_LANG) are read
+    language = getattr(args, "lang", None) or config.DEFAULT_LANGUAGE  # until the settings (COVERAGE_LANG) are read
     try:
         settings = config.load_settings(overrides=settings_overrides(args))
         language = settings.language

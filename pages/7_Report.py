@@ -43,7 +43,7 @@ else:
     picked = st.selectbox(_("Region"), regions, index=default, key="report_region")
     area = briefs.find_area(data.districts, region=picked)
 lang = st.selectbox(_("Language of the brief"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get,
-                    key="report_lang")
+                    index=list(i18n.LANGUAGES).index(texts.language()), key="report_lang")  # the session's, to start
 with st.expander(_("Scenario shown (optional)")):
     scenario_title = st.text_input(_("Scenario title"), key="report_scenario_title").strip() or None
     scenario_summary = st.text_area(_("What the scenario changes"), key="report_scenario_summary").strip() or None

@@ -252,7 +252,8 @@ def test_the_language_comes_from_the_link_and_sessions_do_not_share_it(app_env):
 
 
 @pytest.mark.parametrize("page", ["pages/1_Underserved_communities.py", "pages/2_Reach.py",
-                                  "pages/3_About_the_data.py", "pages/4_Services_(staff).py", "pages/6_Capacity.py"])
+                                  "pages/3_About_the_data.py", "pages/4_Services_(staff).py", "pages/6_Capacity.py",
+                                  "pages/7_Report.py"])
 def test_every_page_renders_in_tajik(app_env, page):
     at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
     at.query_params["lang"] = "tg"

@@ -31,6 +31,7 @@ from fpdf.enums import XPos, YPos
 
 from coverage.data import sources
 from coverage.views import labels, static_maps
+from coverage.views.i18n import N_
 
 Gettext = Callable[[str], str]
 FONT_DIR = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
@@ -131,6 +132,10 @@ class ReachSummary:
 # --- sources ----------------------------------------------------------------------------
 
 
+# The census licence as sources.SOURCES states it, marked for the catalogues (a msgid must be a literal).
+CENSUS_LICENCE = N_("Official statistics, free to use with attribution")
+
+
 def source_lines(gettext: Gettext | None = None, *, approximate_roads: bool = True) -> list[tuple[str, str, str]]:
     """(what, source, licence) for every source a brief's figures come from, as on the
     About page: boundaries, census, settlements, towns, services, roads."""
@@ -140,7 +145,8 @@ def source_lines(gettext: Gettext | None = None, *, approximate_roads: bool = Tr
              _("project data")) if approximate_roads else (_("OpenStreetMap extract"), "ODbL 1.0 — © OpenStreetMap contributors")
     return [
         (_("Boundaries"), s["geoboundaries"]["attribution"], s["geoboundaries"]["licence"]),
-        (_("Population"), s["census"]["attribution"], _(s["census"]["licence"])),
+        (_("Population"), s["census"]["attribution"], _(CENSUS_LICENCE) if s["census"]["licence"] == CENSUS_LICENCE
+         else s["census"]["licence"]),
         (_("Settlements"), s["settlements"]["attribution"], s["settlements"]["licence"]),
         (_("Towns"), s["geonames"]["attribution"], s["geonames"]["licence"]),
         (_("Services"), _("the project's list, each row with its source (NGO, OSCE, UN, BEARR, press)"),

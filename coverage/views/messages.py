@@ -125,6 +125,13 @@ TEMPLATES: dict[str, str] = {
     "services.unknown_type": N_("Unknown service type(s) {types}; choose from {known}."),
     "input.demand_rate": N_("The demand rate must be a number of places per 10,000 people from 0 to 10,000, "
                             "not {value}."),
+    "input.area_both": N_("Give a district or a region, not both."),
+    "input.unknown_district": N_("No district named '{name}' (by today's name or any older one)."),
+    "input.unknown_region": N_("No region named '{name}'; choose from {known}."),
+    "allocation.no_candidates": N_("There are no candidate sites to choose from."),
+    "allocation.site_count": N_("The number of new sites must be a whole number from 1 to {max_count} (the "
+                                "candidates), not {value}."),
+    "allocation.unknown_candidate": N_("No town or community named '{value}' to try as a site."),
     "od.bad_limit": N_("The time limit must be a non-negative number of minutes, not {limit_minutes}."),
     # road network files
     "network.no_roads": N_("{path}: no drivable roads found."),
