@@ -79,7 +79,8 @@ left, right = st.columns([3, 2])
 with left:
     small = maps.point_map(points, session.map_services(), highlight=highlight, tiles=choice.tiles,
                            service_types=result.service_types, settings=loaders.settings(),
-                           districts=loaders.display_districts(), towns=loaders.inputs().communities)
+                           districts=loaders.display_districts(), towns=loaders.inputs().communities,
+                           measure=result.measure)
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))

@@ -377,6 +377,25 @@ def map_labels(script: str) -> set[str]:
     return found
 
 
+def test_the_map_legend_and_tooltips_name_what_is_counted(app_env):
+    """Women by default: the legend's district shares, the district tooltips and the
+    community tooltips say women; with all people chosen they say people."""
+    import re
+
+    at = _run("app.py")
+    text = _folium_scripts(at)
+    assert "share of women" in text and "share of people" not in text
+    assert '"Women within"' in text and '"Women (census 2020)"' in text and '"People within"' not in text
+    women, people = re.compile(r"(?:>|u003e)Women: [0-9,]+ [(]"), re.compile(r"(?:>|u003e)People: [0-9,]+")
+    assert women.search(text) and not people.search(text)  # community tooltips (HTML escaped in JSON)
+    at.sidebar.radio(key="measure").set_value("population").run()
+    assert not at.exception
+    text = _folium_scripts(at)
+    assert "share of people" in text and "share of women" not in text
+    assert '"People within"' in text and '"Population (census 2020)"' in text and '"Women within"' not in text
+    assert people.search(text) and not women.search(text)
+
+
 def test_small_map_names_districts_and_towns_without_tiles(app_env):
     """COVERAGE_MAP_TILES=none (the test environment): the underserved page's small map
     carries the project's own district and town names."""

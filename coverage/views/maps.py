@@ -67,6 +67,20 @@ UNREACHABLE_COLOUR = "#4d4d4d"
 SHARE_BINS: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
 SHARE_COLOURS: tuple[str, ...] = ("#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850")
 
+# What the figures count (config.MEASURES) → the words the map uses: (plural, capitalised, census count)
+MEASURE_WORDS: dict[str, tuple[str, str, str]] = {
+    "women": ("women", "Women", "Women (census 2020)"),
+    "population": ("people", "People", "Population (census 2020)"),
+}
+
+
+def measure_words(measure: str) -> tuple[str, str, str]:
+    """(``women``, ``Women``, ``Women (census 2020)``) or the same for all people; the
+    measure is one of :data:`coverage.config.MEASURES`."""
+    if measure not in MEASURE_WORDS:
+        raise ValueError(f"unknown measure {measure!r}; choose from {', '.join(MEASURE_WORDS)}")
+    return MEASURE_WORDS[measure]
+
 
 def minute_labels() -> list[str]:
     edges = (0,) + MINUTE_BINS
@@ -232,11 +246,13 @@ def _swatch(colour: str, label: str, shape: str = "square") -> str:
             f"{html.escape(label)}</div>")
 
 
-def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True) -> str:
+def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True,
+                measure: str = config.DEFAULT_MEASURE) -> str:
     """Legend text; without ``service_types`` it lists every type and names no
     threshold, so the base map stays the same while the user moves the slider.
-    ``approximate_roads``: the default (authored) road network is in use, say so."""
-    parts = ["<b>Districts: share of people<br>within the chosen threshold</b>"]
+    ``approximate_roads``: the default (authored) road network is in use, say so;
+    ``measure``: what the district shares count (women or all people)."""
+    parts = [f"<b>Districts: share of {measure_words(measure)[0]}<br>within the chosen threshold</b>"]
     edges = (0.0,) + SHARE_BINS
     parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
     parts.append("<b>Communities: minutes to nearest</b>")
@@ -252,7 +268,8 @@ def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads
     parts.append('<span style="color:#555">Services shown: the types chosen.<br>'
                  "Dashed ring: place known to district only.</span>")
     roads_note = "<br>Road network is approximate." if approximate_roads else ""
-    parts.append(f'<br><i style="color:#555">Rural populations are estimates.{roads_note}</i>')
+    estimates = ("Women per village are estimates." if measure == "women" else "Rural populations are estimates.")
+    parts.append(f'<br><i style="color:#555">{estimates}{roads_note}</i>')
     return "".join(parts)
 
 
@@ -281,7 +298,9 @@ class _DivMarkers(MacroElement):
             var item = items[i];
             var icon = L.divIcon({html: item.icon, iconSize: {{ this.icon_size|tojson }},
                                   iconAnchor: {{ this.icon_anchor|tojson }}, className: {{ this.class_name|tojson }}});
-            var marker = L.marker(item.at, {icon: icon, interactive: {{ this.interactive|tojson }}});
+            // keyboard: false: a marker is no tab stop (the map's 60-odd labels and symbols would
+            // otherwise stand between the sidebar and the rest of the page); tooltips show on hover.
+            var marker = L.marker(item.at, {icon: icon, interactive: {{ this.interactive|tojson }}, keyboard: false});
             if (item.tip) { marker.bindTooltip(item.tip); }
             marker.addTo(parent);
           }
@@ -300,8 +319,12 @@ class _DivMarkers(MacroElement):
         self.interactive = interactive
 
 
-def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float) -> None:
-    """District choropleth: share of people within the threshold, with a tooltip."""
+def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame,
+                  threshold_min: float, *, measure: str = config.DEFAULT_MEASURE) -> None:
+    """District choropleth: share of women (or all people, ``measure``) within the
+    threshold (minutes), with a tooltip. ``summary``: :func:`coverage.analysis.gaps.district_summary`
+    for the same measure."""
+    _plural, capital, census = measure_words(measure)
     merged = districts[["district_id", "district", "region", "geometry"]].merge(
         summary[["district_id", "population", "population_within", "population_beyond", "share_within",
                  "worst_community", "worst_minutes"]],
@@ -328,8 +351,8 @@ def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoData
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
             fields=["district", "region", "share_text", "within_text", "beyond_text", "population_text", "worst_text"],
-            aliases=["District", "Region", f"Share within {threshold_min:g} min", "People within",
-                     "People beyond", "Population (census 2020)", "Farthest community"],
+            aliases=["District", "Region", f"Share within {threshold_min:g} min", f"{capital} within",
+                     f"{capital} beyond", census, "Farthest community"],
             sticky=True,
         ),
     ).add_to(fmap)
@@ -360,20 +383,23 @@ class _CircleMarkers(MacroElement):
         self.columns = columns
 
 
-def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float) -> None:
+def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float, *,
+                    measure: str = config.DEFAULT_MEASURE) -> None:
     """Community points coloured by minutes to the nearest service (classes of
-    :data:`MINUTE_BINS`), sized by population, with name, district, people and minutes
-    in a tooltip."""
+    :data:`MINUTE_BINS`), sized by population, with name, district, women (or all people,
+    ``measure``) and minutes in a tooltip. Women per community are always an estimate."""
     import shapely
 
     minutes = gaps["minutes"].to_numpy(dtype=float)
     finite = np.isfinite(minutes)
     minutes_text = np.where(finite, np.char.add(np.round(np.where(finite, minutes, 0)).astype(int).astype(str), " min"),
                             "no road route")
-    people = gaps["population"].round().astype(int).map("{:,}".format)
-    people = people.where(~gaps["estimated"].astype(bool), people + " (" + labels.ESTIMATE_NOTE + ")")
+    column = measure if measure in gaps else "population"
+    people = gaps[column].round().astype(int).map("{:,}".format)
+    estimated = gaps["estimated"].astype(bool) | (column == "women")
+    people = people.where(~estimated, people + " (" + labels.ESTIMATE_NOTE + ")")
     tips = ("<b>" + gaps["name"].astype(str).map(html.escape) + "</b><br>"
-            + gaps["district"].astype(str).map(html.escape) + "<br>People: " + people
+            + gaps["district"].astype(str).map(html.escape) + f"<br>{measure_words(column)[1]}: " + people
             + "<br>Nearest help: " + minutes_text)
     xy = np.round(shapely.get_coordinates(gaps.geometry.to_numpy()), COORD_DECIMALS)
     radius = np.clip(np.sqrt(gaps["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1)
@@ -486,15 +512,17 @@ def place_names_layer(districts: gpd.GeoDataFrame | None = None,
 
 
 def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
-                      settings: config.Settings | None = None, approximate_roads: bool = True) -> folium.Map:
+                      settings: config.Settings | None = None, approximate_roads: bool = True,
+                      measure: str = config.DEFAULT_MEASURE) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
     background, district name labels, attribution and legend. The dashboard draws it
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
-    slider redraws the layers without reloading the map."""
+    slider redraws the layers without reloading the map. ``measure``: what the legend's
+    district shares count (women or all people)."""
     fmap = base_map(tiles=tiles, settings=settings)
     if districts is not None:
         add_district_labels(fmap, districts)
-    _Legend(legend_html(approximate_roads=approximate_roads)).add_to(fmap)
+    _Legend(legend_html(approximate_roads=approximate_roads, measure=measure)).add_to(fmap)
     return fmap
 
 
@@ -505,13 +533,16 @@ def coverage_layers(
     public_services: gpd.GeoDataFrame,
     threshold_min: float,
     service_types: Sequence[str],
+    *,
+    measure: str = config.DEFAULT_MEASURE,
 ) -> list[folium.FeatureGroup]:
     """Data layers of the overview map: district choropleth, communities by minutes,
-    and one layer per chosen service type (other types: choose them in the sidebar)."""
+    and one layer per chosen service type (other types: choose them in the sidebar).
+    ``measure``: what ``summary`` and the tooltips count (women or all people)."""
     district_layer = folium.FeatureGroup(name=f"Districts: share within {threshold_min:g} min")
-    add_districts(district_layer, districts, summary, threshold_min)
+    add_districts(district_layer, districts, summary, threshold_min, measure=measure)
     community_layer = folium.FeatureGroup(name=f"Communities: minutes to nearest (threshold {threshold_min:g} min)")
-    add_communities(community_layer, gaps, threshold_min)
+    add_communities(community_layer, gaps, threshold_min, measure=measure)
     chosen = public_services[public_services["type"].isin(list(service_types))]
     return [district_layer, community_layer, *service_layers(chosen)]
 
@@ -519,16 +550,18 @@ def coverage_layers(
 def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
               tiles: bool = True, service_types: Sequence[str] | None = None, *,
               settings: config.Settings | None = None, districts: gpd.GeoDataFrame | None = None,
-              towns: gpd.GeoDataFrame | None = None) -> folium.Map:
+              towns: gpd.GeoDataFrame | None = None, measure: str = config.DEFAULT_MEASURE) -> folium.Map:
     """A small map of a few communities (e.g. the underserved table) and the services
     (only ``service_types`` when given); ``highlight`` is an index label of ``points``.
     Without background tiles, the names of ``districts`` and of the towns among ``towns``
-    (communities) are drawn from the project's data (:func:`place_names_layer`)."""
+    (communities) are drawn from the project's data (:func:`place_names_layer`).
+    ``measure``: what the community tooltips count (women or all people)."""
     fmap = base_map(tiles=tiles, settings=settings)
     if not shows_tiles(tiles, settings):
         place_names_layer(districts, towns).add_to(fmap)
     if len(points):
-        add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0)
+        add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0,
+                        measure=measure)
     if service_types is not None:
         public_services = public_services[public_services["type"].isin(list(service_types))]
     add_services(fmap, public_services)
