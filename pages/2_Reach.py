@@ -7,9 +7,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
+from coverage import config
 from coverage.analysis import reach
 from coverage.data import services
-from coverage.views import labels
+from coverage.views import labels, maps
 from dashboard import loaders, sidebar, texts
 
 _ = texts._
@@ -47,20 +48,25 @@ def organisations_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["org"] != reach.ANY_ORGANISATION]
 
 
-def side_by_side(data: pd.DataFrame, group: str, group_title: str, order: list[str], x_title: str) -> alt.Chart:
-    """Horizontal bars, one row per organisation, its ``group`` values side by side."""
+def side_by_side(data: pd.DataFrame, group: str, group_title: str, order: list[str], x_title: str,
+                 scheme: str = "tableau10", colours: list[str] | None = None) -> alt.Chart:
+    """Horizontal bars, one row per organisation, its ``group`` values side by side in
+    ``order`` (``colours``, else the colour ``scheme``); each organisation's row at least
+    24 px high, so its name always shows."""
+    scale = alt.Scale(domain=order, range=colours) if colours else alt.Scale(scheme=scheme)
     return (
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("org:N", sort=list(dict.fromkeys(data["org"])), title=None, axis=alt.Axis(labelLimit=260)),
+            y=alt.Y("org:N", sort=list(dict.fromkeys(data["org"])), title=None, axis=alt.Axis(labelLimit=160)),
             x=alt.X("count:Q", title=x_title),
-            color=alt.Color(f"{group}:N", title=group_title, sort=order, legend=alt.Legend(orient="bottom")),
+            color=alt.Color(f"{group}:N", title=group_title, sort=order, scale=scale,
+                            legend=alt.Legend(orient="bottom", columns=2)),
             yOffset=alt.YOffset(f"{group}:N", sort=order),
             tooltip=[alt.Tooltip("org:N", title=_("Organisation")), alt.Tooltip(f"{group}:N", title=group_title),
                      alt.Tooltip("count:Q", title=who, format=",")],
         )
-        .properties(height=alt.Step(10))
+        .properties(height=alt.Step(max(10, -(-24 // max(len(order), 1)))))
     )
 
 
@@ -68,7 +74,7 @@ totals = report.totals
 chart_data = organisations_only(totals).melt(id_vars="org", value_vars=cols, var_name="threshold", value_name="count")
 chart_data["threshold"] = chart_data["threshold"].map(labels_by_col)
 st.altair_chart(side_by_side(chart_data, "threshold", _("Threshold"), list(labels_by_col.values()),
-                             _("{who} within reach").format(who=who)), width="stretch")
+                             _("{who} within reach").format(who=who), scheme="blues"), width="stretch")
 
 number = {c: st.column_config.NumberColumn(labels_by_col[c], format="localized") for c in cols}
 st.subheader(_("Totals per organisation"))
@@ -80,28 +86,40 @@ st.dataframe(totals.assign(share_chosen=totals[chosen] / max(report.population, 
                                 min_value=0.0, max_value=1.0, format="percent")})
 
 # Organisations side by side, per service type and per region, within the chosen threshold.
-type_names = {t: texts.TYPE_LABELS.get(t, t) for t in report.by_type["service_type"].unique()}
+# Types in the project's order and in their map colours; regions alphabetically.
+present = set(report.by_type["service_type"])
+type_order = [t for t in config.SERVICE_TYPES if t in present] + sorted(present - set(config.SERVICE_TYPES))
+type_names = {t: texts.TYPE_LABELS.get(t, t) for t in type_order}
+type_colours = [maps.SERVICE_STYLE.get(t, (t, "#666666"))[1] for t in type_order]
 by_type = report.by_type.assign(type_label=report.by_type["service_type"].map(type_names))
 by_region = report.by_region
-for title, frame, group, key in (
-    (_("Side by side per service type (within {t:g} min)"), by_type, "type_label", "reach_by_type"),
-    (_("Side by side per region (within {t:g} min)"), by_region, "region", "reach_by_region"),
+for title, frame, group, key, order, colours in (
+    (_("Side by side per service type (within {t:g} min)"), by_type, "type_label", "reach_by_type",
+     [type_names[t] for t in type_order], type_colours),
+    (_("Side by side per region (within {t:g} min)"), by_region, "region", "reach_by_region",
+     sorted(set(by_region["region"])), None),
 ):
     st.subheader(title.format(t=choice.threshold_min))
-    order = list(dict.fromkeys(frame[group]))
+    if group == "type_label" and len(choice.service_types) == 1:
+        st.caption(_("Choose several service types in the sidebar to compare them side by side."))
     group_title = _("Service type") if group == "type_label" else _("Region")
     bars = organisations_only(frame).rename(columns={chosen: "count"})
     st.altair_chart(side_by_side(bars, group, group_title, order,
-                                 _("{who} within {t:g} min").format(who=who, t=choice.threshold_min)),
-                    width="stretch")
+                                 _("{who} within {t:g} min").format(who=who, t=choice.threshold_min),
+                                 colours=colours), width="stretch")
     wide = frame.pivot_table(index="org", columns=group, values=chosen, aggfunc="sum", sort=False)[order]
     wide = wide.reindex(list(dict.fromkeys(frame["org"]))).reset_index()
-    st.dataframe(wide, hide_index=True, width="stretch", key=key,
-                 column_config={"org": _("Organisation"),
-                                **{g: st.column_config.NumberColumn(str(g), format="localized") for g in order}})
-st.caption(_("Per service type: {whom} within {t:g} min of the organisation's nearest service of that type. "
-             "An organisation's total (above) counts its nearest service of any of the chosen types, so it is "
-             "at least the largest of its types.").format(whom=whom, t=choice.threshold_min))
+    if group == "type_label":  # "—": the organisation runs no service of that type (not: reaches nobody)
+        st.table(wide.rename(columns={"org": _("Organisation")}).set_index(_("Organisation"))
+                 .style.format("{:,.0f}", na_rep="—"))
+        st.caption(_("Per service type: {whom} within {t:g} min of the organisation's nearest service of that "
+                     "type (—: it runs none). An organisation's total (above) counts its nearest service of any "
+                     "of the chosen types, so it is at least the largest of its types.")
+                   .format(whom=whom, t=choice.threshold_min))
+    else:
+        st.dataframe(wide, hide_index=True, width="stretch", key=key,
+                     column_config={"org": _("Organisation"),
+                                    **{g: st.column_config.NumberColumn(str(g), format="localized") for g in order}})
 
 st.subheader(_("What each organisation alone adds (within {t:g} min)").format(t=choice.threshold_min))
 st.caption((_("Women within {t:g} min of this organisation's {what} and of no other organisation's: they would "
@@ -113,7 +131,9 @@ alone_by_org = report.alone.pivot_table(index="org", columns="region", values="p
 alone_by_org = alone_by_org.assign(total=alone_by_org.sum(axis=1)).sort_values("total", ascending=False)
 st.dataframe(alone_by_org.reset_index(), hide_index=True, width="stretch", key="reach_alone",
              column_config={"org": _("Organisation"), "total": st.column_config.NumberColumn(
-                 _("{who} only it reaches").format(who=who), format="localized")})
+                 _("{who} only it reaches").format(who=who), format="localized"),
+                 **{r: st.column_config.NumberColumn(str(r), format="localized") for r in alone_by_org.columns
+                    if r != "total"}})
 
 st.subheader(_("By district"))
 orgs = [o for o in totals["org"] if o != reach.ANY_ORGANISATION] + [reach.ANY_ORGANISATION]

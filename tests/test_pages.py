@@ -25,8 +25,11 @@ def _people(text: str) -> int:
 
 
 def _table(at: AppTest, *columns: str):
-    """The first table shown whose columns include ``columns``."""
-    return next(df.value for df in at.dataframe if set(columns) <= set(df.value.columns))
+    """The first table shown (interactive or static) whose columns include ``columns``; a
+    static table's index comes back as its first column, ``org`` for "Organisation"."""
+    frames = [df.value for df in at.dataframe]
+    frames += [t.value.reset_index().rename(columns={"Organisation": "org"}) for t in at.table]
+    return next(frame for frame in frames if set(columns) <= set(frame.columns))
 
 
 @pytest.mark.parametrize("page", PAGES)

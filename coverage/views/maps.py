@@ -34,6 +34,7 @@ from coverage.views import labels
 TILES_ATTRIBUTION = "Background tiles: OpenStreetMap"
 CENTER_KHATLON_SUGHD = (38.85, 69.3)  # lat, lon between the two regions
 ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
+BOUNDS_KHATLON_SUGHD = ((36.9, 67.3), (41.05, 71.0))  # (south, west), (north, east) degrees: both regions
 LEGEND_FOLD_BELOW_PX = 600  # a map narrower than this (pixels) shows the legend folded
 MIN_ZOOM = 5  # zoomed out no further than Central Asia
 BOUNDS_MARGIN_DEG = 1.0  # the map pans no further than this beyond config.TJ_BOUNDS (degrees)
@@ -186,12 +187,19 @@ class _DefaultIconPath(MacroElement):
 
 
 class _Attribution(MacroElement):
-    """Adds the data sources to Leaflet's attribution control."""
+    """Adds the data sources to Leaflet's attribution control, in small type on at most
+    three quarters of the map's width (left of it stays the scale bar, which the long
+    sources line covered)."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.setPrefix('Leaflet');
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        (function(box) {
+          box.style.fontSize = '10px';
+          box.style.lineHeight = '1.3';
+          box.style.maxWidth = '75%';
+        })({{ this._parent.get_name() }}.attributionControl.getContainer());
         {% endmacro %}"""
     )
 
@@ -199,6 +207,25 @@ class _Attribution(MacroElement):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+
+
+class _FitNarrow(MacroElement):
+    """On a narrow map (a phone), show the whole of ``bounds`` instead of the zoom chosen
+    for a wide one, which cut both regions' edges off."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(map) {
+          if (map.getSize().x < {{ this.below_px }}) { map.fitBounds({{ this.bounds|tojson }}); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, bounds: tuple[tuple[float, float], tuple[float, float]], below_px: int):
+        super().__init__()
+        self._name = "FitNarrow"
+        self.bounds = [list(corner) for corner in bounds]
+        self.below_px = int(below_px)
 
 
 class _Legend(MacroElement):
@@ -520,6 +547,7 @@ def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = N
     slider redraws the layers without reloading the map. ``measure``: what the legend's
     district shares count (women or all people)."""
     fmap = base_map(tiles=tiles, settings=settings)
+    _FitNarrow(BOUNDS_KHATLON_SUGHD, LEGEND_FOLD_BELOW_PX).add_to(fmap)
     if districts is not None:
         add_district_labels(fmap, districts)
     _Legend(legend_html(approximate_roads=approximate_roads, measure=measure)).add_to(fmap)
