@@ -176,7 +176,7 @@ def district_figures(result, choice) -> None:
         return
     d = row.iloc[0]
     st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])  # the farthest community: room for a long name
     c1.metric(_("Women (census 2020)") if result.measure == "women" else _("Population (census 2020)"),
               texts.fmt_people(d["population"]))
     c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), texts.fmt_people(d["population_within"]))

@@ -61,7 +61,7 @@ def side_by_side(data: pd.DataFrame, group: str, group_title: str, order: list[s
             y=alt.Y("org:N", sort=list(dict.fromkeys(data["org"])), title=None, axis=alt.Axis(labelLimit=160)),
             x=alt.X("count:Q", title=x_title),
             color=alt.Color(f"{group}:N", title=group_title, sort=order, scale=scale,
-                            legend=alt.Legend(orient="bottom", columns=2)),
+                            legend=alt.Legend(orient="bottom", columns=1)),
             yOffset=alt.YOffset(f"{group}:N", sort=order),
             tooltip=[alt.Tooltip("org:N", title=_("Organisation")), alt.Tooltip(f"{group}:N", title=group_title),
                      alt.Tooltip("count:Q", title=who, format=",")],
