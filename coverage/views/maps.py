@@ -27,6 +27,7 @@ import pandas as pd
 from branca.element import MacroElement, Template
 
 from coverage import config
+from coverage.errors import InputError
 from coverage.views import labels
 
 # The data attribution below already credits "© OpenStreetMap contributors"; the tile
@@ -79,7 +80,8 @@ def measure_words(measure: str) -> tuple[str, str, str]:
     """(``women``, ``Women``, ``Women (census 2020)``) or the same for all people; the
     measure is one of :data:`coverage.config.MEASURES`."""
     if measure not in MEASURE_WORDS:
-        raise ValueError(f"unknown measure {measure!r}; choose from {', '.join(MEASURE_WORDS)}")
+        raise InputError(f"unknown measure {measure!r}; choose from {', '.join(MEASURE_WORDS)}",
+                         message_id="input.measure", field="measure", value=str(measure), known=config.MEASURES)
     return MEASURE_WORDS[measure]
 
 
