@@ -19,7 +19,7 @@ _ = texts._
 def overview_map() -> None:
     """The map page: headline figures, district choropleth, communities and services."""
     st.set_page_config(page_title=_("Crisis services coverage — Tajikistan"), page_icon="🗺️", layout="wide")
-    st.title(_("Who can reach help? Women's crisis services in Tajikistan"))
+    st.title(_("Who can reach help? Women's crisis services in Tajikistan"), anchor=False)  # no link: one tab stop less
 
     choice = sidebar.sidebar()
     result = sidebar.current_analysis(choice)
@@ -57,20 +57,26 @@ def overview_map() -> None:
 
     # The base map stays the same while the user moves the slider; only the data layers are
     # sent again, so the browser redraws them without reloading the map.
+    # The picker sits in the page body above the map: reachable with the sidebar folded (a
+    # phone) and a few Tab presses from the sidebar, before the map's own controls.
+    district_picker(districts)
+    # Place names in the session's script; the click callback reads district_id, not the name.
     shown_districts = texts.in_script(loaders.display_districts(), "district")
     layers = maps.coverage_layers(
         shown_districts, texts.in_script(result.districts, "worst_community"),
         texts.in_script(result.communities, "name", "district"), session.map_services(),
-        choice.threshold_min, result.service_types, gettext=texts.gettext(),
+        choice.threshold_min, result.service_types, measure=result.measure, gettext=texts.gettext(),
     )
-    clicked = st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=shown_districts,
+    # The map returns the clicked district and the point clicked: a click on the district the
+    # map returned last (say, before a district was picked in the picker) is still a new click.
+    # (Not the click count: its first value differs from the default and would rerun every load.)
+    st_folium(maps.coverage_base_map(tiles=choice.tiles, districts=shown_districts,
                                      settings=loaders.settings(), approximate_roads=approximate_roads,
-                                     gettext=texts.gettext()),
-                        feature_group_to_add=layers,
-                        layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
-                        returned_objects=["last_active_drawing"], key=MAP_KEY)
-    _map_clicked(clicked)
-    district_picker(districts)
+                                     measure=result.measure, gettext=texts.gettext()),
+              feature_group_to_add=layers,
+              layer_control=folium.LayerControl(collapsed=True), height=680, use_container_width=True,
+              returned_objects=["last_active_drawing", "last_object_clicked"], key=MAP_KEY,
+              on_change=_map_clicked)
     district_figures(result, choice)
     if choice.season == "winter":
         winter_note(result, choice)
@@ -122,16 +128,18 @@ def winter_roads_list() -> None:
 
 MAP_KEY = "overview_map"
 PICKER_KEY = "district_picker"
-LAST_CLICK_KEY = "overview_map_last_click"
 
 
-def _map_clicked(clicked: dict | None) -> None:
-    """A new click on a district of the map puts that district in view (picker and
-    figures). The map keeps returning its last click, so only a change counts."""
-    feature = (clicked or {}).get("last_active_drawing") or {}
+def _map_clicked() -> None:
+    """A click on a district of the map puts that district in view (picker and figures).
+
+    Called by the map component only when its value changes, i.e. on a new click (the
+    point clicked changes even when the same district is clicked again), before the page
+    runs, so the picker can still be set. A click on a community or service symbol
+    carries no district and changes nothing."""
+    feature = (st.session_state.get(MAP_KEY) or {}).get("last_active_drawing") or {}
     district_id = (feature.get("properties") or {}).get("district_id")
-    if district_id and district_id != st.session_state.get(LAST_CLICK_KEY):
-        st.session_state[LAST_CLICK_KEY] = district_id
+    if district_id:
         st.session_state[sidebar.DISTRICT_KEY] = district_id
         st.session_state[PICKER_KEY] = district_id
 
@@ -141,9 +149,9 @@ def _district_picked() -> None:
 
 
 def district_picker(districts) -> None:
-    """A searchable list of districts (today's name and older spellings) in the sidebar,
-    a few Tab presses from the threshold (the map's own tab stops come later); the
-    district picked is the one a click on the map shows."""
+    """A searchable list of districts (today's name and older spellings) in the page body
+    above the map, a few Tab presses from the sidebar's threshold, usable with the sidebar
+    folded on a phone; the district picked is the one a click on the map shows."""
     names = districts.set_index("district_id")
     options = sorted(names.index, key=lambda i: names.loc[i, "district"])
 
@@ -163,9 +171,11 @@ def district_picker(districts) -> None:
 
     if PICKER_KEY not in st.session_state:  # the page was left and opened again: the district in view
         st.session_state[PICKER_KEY] = st.session_state.get(sidebar.DISTRICT_KEY)
-    st.sidebar.selectbox(_("District"), options, key=PICKER_KEY, format_func=label, index=None,
-                 placeholder=_("Type a district name (today's or an older spelling)…"),
-                 on_change=_district_picked, help=_("Or click a district on the map. Its figures are shown below the map."))
+    column, _rest = st.columns([3, 2])
+    # No help icon (one tab stop less): the placeholder and the caption below the map say it.
+    column.selectbox(_("District"), options, key=PICKER_KEY, format_func=label, index=None,
+                     placeholder=_("Type a district name (today's or an older spelling), or click the map…"),
+                     on_change=_district_picked)
 
 
 def district_figures(result, choice) -> None:
@@ -176,11 +186,11 @@ def district_figures(result, choice) -> None:
         if district_id:
             st.caption(_("The district in view is outside the regions chosen in the sidebar."))
         else:
-            st.caption(_("Click a district on the map or pick one in the sidebar (District) to see its figures."))
+            st.caption(_("Click a district on the map or pick one above the map (District) to see its figures."))
         return
     d = texts.in_script(row, "district", "worst_community").iloc[0]
     st.subheader(_("{district} ({region})").format(district=d["district"], region=d["region"]))
-    c1, c2, c3, c4 = st.columns(4)
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 3])  # the farthest community: room for a long name
     c1.metric(_("Women (census 2020)") if result.measure == "women" else _("Population (census 2020)"),
               texts.fmt_people(d["population"]))
     c2.metric(_("Within {t:g} min").format(t=choice.threshold_min), texts.fmt_people(d["population_within"]))

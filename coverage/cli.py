@@ -3,6 +3,7 @@
     python -m coverage data [--mirror DIR | --download]
     python -m coverage analyse --type shelter --threshold 120 --season winter --out results.gpkg
     python -m coverage capacity --type shelter --threshold 120 [--count women|people] [--demand-rate 1.0]
+    python -m coverage reach --type shelter crisis_centre --threshold 90 --count women
     python -m coverage route Khujand Bokhtar [--season winter]
     python -m coverage site --type crisis_centre --k 3 --threshold 60 [--method mclp|pmedian]
     python -m coverage check-services FILE
@@ -29,7 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coverage import analysis, config
-from coverage.analysis import allocation, seasons
+from coverage.analysis import allocation, reach, seasons
 from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
@@ -245,6 +246,63 @@ def cmd_capacity(args: argparse.Namespace, settings: config.Settings) -> int:
         "published figures (lower bound of a range), community {word} are estimates.".format(
             word=COUNT_WORDS[result.measure]),
         markup=False, highlight=False)
+    return 0
+
+
+def _counts_table(frame: pd.DataFrame, keys: dict[str, str], values: dict[str, str], title: str) -> Table:
+    """A rich table of ``frame``: ``keys`` (column → heading, left) then ``values`` (column → heading,
+    counts with thousands separators, right)."""
+    table = Table(title=title, box=box.SIMPLE_HEAD, title_justify="left")
+    for heading in keys.values():
+        table.add_column(heading, overflow="fold")
+    for heading in values.values():
+        table.add_column(heading, justify="right")
+    for row in frame.to_dict("records"):
+        table.add_row(*[short_region(row[c]) if c == "region" else str(row[c]) for c in keys],
+                      *[f"{int(row[c]):,}" for c in values])
+    return table
+
+
+def cmd_reach(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``reach``: women (or all people) within 30 / 60 / 120 min and ``--threshold`` of each
+    organisation's services of ``--type``, side by side per type and per region, and what each
+    organisation alone adds (the Reach page's figures, :func:`coverage.analysis.reach.summarise`,
+    from public points); ``--out`` writes the per-district table as CSV; exit code."""
+    if args.out:
+        check_out_path(args.out, (".csv",))
+    inputs = analysis.load_inputs(progress=_log, settings=settings)
+    network = roads.load_network(season=args.season, settings=settings, progress=_log)
+    chosen = inputs.services[inputs.services["type"].isin(args.type)]
+    with console.status(f"Computing reach per organisation ({args.season}) …"):
+        times = reach.organisation_times(network, inputs.communities, chosen, settings, by_type=True)
+    report = reach.summarise(times, inputs.communities, threshold_min=args.threshold, regions=args.region or None,
+                             measure=COUNT_MEASURES[args.count])
+    who, chosen_col = args.count, report.chosen
+    types = " or ".join(t.replace("_", " ") for t in args.type)
+    steps = {reach.within_column(t): f"≤{t:g} min" for t in report.thresholds}
+    console.print(_counts_table(report.totals, {"org": "organisation"}, steps,
+                                f"{who.capitalize()} within reach of any {types} of each organisation ({args.season})"))
+    console.print(f"{who.capitalize()} in {', '.join(short_region(r) for r in report.regions)}: "
+                  f"{report.population:,}. Anyone near several organisations counts for each; "
+                  f"'{reach.ANY_ORGANISATION}' counts each once.", soft_wrap=True)
+    console.print(_counts_table(report.by_type, {"org": "organisation", "service_type": "type"},
+                                {chosen_col: f"≤{args.threshold:g} min"},
+                                f"{who.capitalize()} within {args.threshold:g} min, per service type"))
+    console.print(_counts_table(report.by_region, {"org": "organisation", "region": "region"},
+                                {chosen_col: f"≤{args.threshold:g} min"},
+                                f"{who.capitalize()} within {args.threshold:g} min, per region"))
+    console.print(_counts_table(report.alone, {"org": "organisation", "region": "region"},
+                                {"people_alone": "only it reaches"},
+                                f"What each organisation alone adds: {who} within {args.threshold:g} min of it "
+                                "and of no other"))
+    if args.out:
+        out = Path(args.out)
+        try:
+            services.neutralise_formulas(measure_columns(report.by_district, report.measure)).to_csv(out, index=False)
+        except OSError as err:
+            out.unlink(missing_ok=True)
+            raise _write_failed(out, err) from None
+        console.print(f"Wrote {out}")
     return 0
 
 
@@ -553,6 +611,21 @@ def build_parser() -> argparse.ArgumentParser:
     cap.add_argument("--services", type=Path, help="services file with a places column (default: the shipped list)")
     cap.add_argument("--limit", type=int, default=25, help="rows of the district table to print")
     cap.set_defaults(func=cmd_capacity)
+
+    rc = sub.add_parser("reach", help="women (or people) within reach of each organisation, per type and region")
+    rc.add_argument("--type", nargs="+", default=["shelter"], choices=config.SERVICE_TYPES, metavar="TYPE",
+                    help=f"service type(s): {', '.join(config.SERVICE_TYPES)} (default: shelter)")
+    rc.add_argument("--threshold", type=threshold_minutes, default=config.DEFAULT_THRESHOLD_MIN,
+                    help="minutes, shown beside 30 / 60 / 120 (default: 60)")
+    rc.add_argument("--season", choices=config.SEASONS, default="summer")
+    rc.add_argument("--region", action="append", help="limit to a region (repeatable); default all regions")
+    rc.add_argument("--count", choices=tuple(COUNT_MEASURES), default="women",
+                    help="what the figures count: women (default) or all people")
+    rc.add_argument("--out", help="write the per-district table to a .csv file")
+    rc.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the shipped trunk roads)")
+    rc.add_argument("--services", type=Path, help="services file (default: data/services/services.csv)")
+    rc.add_argument("--mirror", type=Path, help="mirror folder for the data step if data is missing")
+    rc.set_defaults(func=cmd_reach)
 
     rt = sub.add_parser("route", help="drive time and the towns on the way")
     rt.add_argument("origin")

@@ -210,24 +210,25 @@ def _organisation_times(season: str, service_types: tuple[str, ...], network: st
     current = settings()
     road_network = roads.load_network(Path(network), season=season, settings=current)
     chosen = _data.services[_data.services["type"].isin(list(service_types))]
-    return reach.organisation_times(road_network, _data.communities, chosen, current)
+    return reach.organisation_times(road_network, _data.communities, chosen, current, by_type=True)
 
 
 def organisation_times(season: str, service_types: tuple[str, ...]) -> pd.DataFrame:
-    """Minutes from every community to each organisation's nearest service of the given
-    types (public inputs), rows (community_id, org, minutes, service_id)."""
+    """Minutes from every community to each organisation's nearest service of each of the
+    given types (public inputs), rows (community_id, org, service_type, minutes, service_id)."""
     return _organisation_times(season, tuple(sorted(service_types)), str(network_path()), inputs_key(), inputs())
 
 
-def organisation_reach(season: str, service_types: tuple[str, ...] | None = None,
-                       thresholds: tuple[int, ...] | None = None) -> pd.DataFrame:
-    """People within each threshold (default 30/60/120 min) of each organisation's
-    services of ``service_types`` (default all), per district."""
+def organisation_reach(season: str, service_types: tuple[str, ...], *, threshold_min: float,
+                       regions: tuple[str, ...], measure: str):
+    """Every reach figure for the choice (:func:`coverage.analysis.reach.summarise`): women
+    (or all people, by ``measure``) within 30 / 60 / 120 min and ``threshold_min`` of each
+    organisation's services of ``service_types``, per district, type and region, and what each
+    organisation alone adds, in ``regions``."""
     from coverage.analysis import reach
 
-    types = tuple(config.SERVICE_TYPES) if service_types is None else tuple(service_types)
-    return reach.reach_table(organisation_times(season, types), inputs().communities,
-                             thresholds=reach.REACH_THRESHOLDS_MIN if thresholds is None else thresholds)
+    return reach.summarise(organisation_times(season, service_types), inputs().communities,
+                           threshold_min=threshold_min, regions=regions, measure=measure)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)

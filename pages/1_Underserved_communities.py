@@ -80,7 +80,8 @@ with left:
     small = maps.point_map(texts.in_script(points, "name", "district"), session.map_services(), highlight=highlight,
                            tiles=choice.tiles, service_types=result.service_types, settings=loaders.settings(),
                            districts=texts.in_script(loaders.display_districts(), "district"),
-                           towns=texts.in_script(loaders.inputs().communities, "name"))
+                           towns=texts.in_script(loaders.inputs().communities, "name"), measure=result.measure,
+                           gettext=texts.gettext())
     st_folium(small, height=420, use_container_width=True, returned_objects=[], key="underserved_map")
 with right:
     st.subheader(_("Districts beyond {t:g} min").format(t=choice.threshold_min))

@@ -187,6 +187,57 @@ def test_cli_route_prints_time_and_towns(capsys):
     assert cli.main(["route", "Khujand", "Atlantis"]) == 2
 
 
+@pytest.mark.parametrize("count, measure", [("women", "women"), ("people", "population")])
+def test_cli_reach_prints_the_figures_the_reach_page_shows(prepared_data_dir, inputs, tmp_path, capsys, count,
+                                                           measure):
+    """``python -m coverage reach --count women|people`` prints, per organisation, per
+    service type, per region and alone, the figures of ``reach.summarise`` (the Reach
+    page's), and writes its per-district table, each in the measure asked for."""
+    out = tmp_path / "reach.csv"
+    args = ["--data-dir", str(prepared_data_dir), "reach", "--type", "shelter", "crisis_centre", "--threshold", "90",
+            "--region", "Khatlon", "--region", "Sughd", "--count", count, "--out", str(out)]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    settings = config.Settings()
+    network = roads.load_network(config.DEFAULT_NETWORK, "summer", settings)
+    chosen = inputs.services[inputs.services["type"].isin(["shelter", "crisis_centre"])]
+    times = reach.organisation_times(network, inputs.communities, chosen, settings, by_type=True)
+    report = reach.summarise(times, inputs.communities, threshold_min=90, regions=["Khatlon", "Sughd"], measure=measure)
+    lines = [" ".join(line.split()) for line in printed.splitlines()]
+    assert f"{count.capitalize()} within reach of any shelter or crisis centre of each organisation (summer)" \
+        in " ".join(lines)
+    for row in report.totals.itertuples(index=False):
+        assert " ".join([row.org, *(f"{v:,}" for v in (row.within_30, row.within_60, row.within_90,
+                                                       row.within_120))]) in lines
+    for row in report.by_type.itertuples(index=False):
+        assert f"{row.org} {row.service_type} {row.within_90:,}" in lines
+    for row in report.by_region.itertuples(index=False):
+        assert f"{row.org} {row.region} {row.within_90:,}" in lines
+    for row in report.alone.itertuples(index=False):
+        assert f"{row.org} {row.region} {row.people_alone:,}" in lines
+    assert f"{count.capitalize()} in Khatlon, Sughd: {report.population:,}." in " ".join(lines)
+    written = pd.read_csv(out)
+    written = written[written["org"] == reach.ANY_ORGANISATION]
+    column = "women" if measure == "women" else "population"
+    assert written[column].sum() == report.by_district[report.by_district["org"] == reach.ANY_ORGANISATION][
+        "population"].sum() == inputs.communities.query("region in ['Khatlon', 'Sughd']")[measure].sum()
+
+
+def test_reach_per_type_is_at_most_the_organisation_total(inputs):
+    """An organisation's reach by any of its types is at least its reach by each type, and
+    the per-region rows add up to its total."""
+    network = roads.load_network(config.DEFAULT_NETWORK, "summer", config.Settings())
+    chosen = inputs.services[inputs.services["type"].isin(["shelter", "crisis_centre", "support_service"])]
+    times = reach.organisation_times(network, inputs.communities, chosen, config.Settings(), by_type=True)
+    report = reach.summarise(times, inputs.communities, threshold_min=60)
+    totals = report.totals.set_index("org")["within_60"]
+    best_type = report.by_type.groupby("org")["within_60"].max()
+    assert (best_type <= totals.loc[best_type.index]).all()
+    assert (best_type < totals.loc[best_type.index]).any()  # organisations with several types reach more
+    assert report.by_region.groupby("org")["within_60"].sum().to_dict() == totals.to_dict()
+    assert report.totals["org"].iloc[-1] == reach.ANY_ORGANISATION
+
+
 def test_cli_check_services(capsys, tmp_path):
     assert cli.main(["check-services", str(config.SERVICES_CSV)]) == 0
     bad = tmp_path / "bad.csv"

@@ -26,6 +26,14 @@ def _people(text: str) -> int:
     return int(text.replace(",", ""))
 
 
+def _table(at: AppTest, *columns: str):
+    """The first table shown (interactive or static) whose columns include ``columns``; a
+    static table's index comes back as its first column, ``org`` for "Organisation"."""
+    frames = [df.value for df in at.dataframe]
+    frames += [t.value.reset_index().rename(columns={"Organisation": "org"}) for t in at.table]
+    return next(frame for frame in frames if set(columns) <= set(frame.columns))
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_page_renders_without_exception(app_env, page):
     at = _run(page)
@@ -104,8 +112,8 @@ def test_women_by_default_all_people_as_an_option_matching_the_library(app_env):
 
 def test_reach_totals_add_up_over_districts(app_env):
     at = _run("pages/2_Reach.py")
-    totals = at.dataframe[0].value
-    by_district = at.dataframe[2].value
+    totals = _table(at, "org", "share_chosen")
+    by_district = _table(at, "district", "within_30")
     org = at.selectbox(key="reach_org").value
     total_row = by_district[by_district["district"] == "Total"].iloc[0]
     districts = by_district[by_district["district"] != "Total"]
@@ -239,11 +247,11 @@ def test_reach_follows_the_sidebar_and_matches_the_library(app_env):
     at = _run("pages/2_Reach.py")
     at.sidebar.slider(key="threshold").set_value(90).run()
     assert not at.exception
-    totals = at.dataframe[0].value.set_index("org")
+    totals = _table(at, "org", "share_chosen").set_index("org")
     assert "within_90" in totals.columns
     at.sidebar.multiselect(key="service_types").set_value(["shelter", "crisis_centre"]).run()
     assert not at.exception
-    both = at.dataframe[0].value.set_index("org")
+    both = _table(at, "org", "share_chosen").set_index("org")
     assert both.loc[reach.ANY_ORGANISATION, "within_90"] > totals.loc[reach.ANY_ORGANISATION, "within_90"]
 
     settings = config.load_settings()
@@ -257,9 +265,63 @@ def test_reach_follows_the_sidebar_and_matches_the_library(app_env):
     assert expected.set_index("org")["within_90"].to_dict() == both["within_90"].to_dict()
     alone = reach.sole_reach(times, data.communities, 90)
     alone = alone[alone["region"].isin(regions)].groupby("org")["people_alone"].sum()
-    shown = at.dataframe[1].value.set_index("org")["total"]
+    shown = _table(at, "org", "total").set_index("org")["total"]
     assert len(shown) and shown.to_dict() == alone.to_dict()
     assert (shown <= both.loc[shown.index, "within_90"]).all()  # alone ≤ all it reaches
+
+
+@pytest.mark.parametrize("measure, word", [("women", "women"), ("population", "people")])
+def test_reach_per_type_and_region_counts_the_chosen_measure_as_the_library_does(app_env, measure, word):
+    """Organisations side by side per service type and per region, and what each alone
+    adds, in women (default) or all people: each figure equals the library's own
+    computation (engine pass over public inputs, then reach's tables), and the text says
+    what is counted."""
+    from coverage import analysis, config
+    from coverage.analysis import reach
+    from coverage.engine import roads
+
+    types, regions = ["shelter", "crisis_centre"], list(config.FOCUS_REGIONS)
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/2_Reach.py"), default_timeout=120)
+    at.query_params.update({"types": ",".join(types), "threshold": "90", "count": word})
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+
+    settings = config.load_settings()
+    data = analysis.load_inputs(settings=settings)
+    network = roads.load_network(settings.network_path, season="summer", settings=settings)
+    chosen = data.services[data.services["type"].isin(types)]
+    typed = reach.organisation_times(network, data.communities, chosen, settings, by_type=True)
+    communities = data.communities[data.communities["region"].isin(regions)]
+    count = communities[measure]
+    # per (organisation, service type): the measure of the communities within 90 min of its nearest
+    # service of that type, straight from the engine's minutes
+    minutes = typed.merge(communities[["community_id", "region"]].assign(count=count.to_numpy()), on="community_id")
+    near = minutes[minutes["minutes"] <= 90]
+    expected_type = near.groupby(["org", "service_type"])["count"].sum()
+    shown_type = _table(at, "org", "Shelter", "Crisis centre").set_index("org")
+    for (org, kind), value in expected_type.items():
+        assert shown_type.loc[org, {"shelter": "Shelter", "crisis_centre": "Crisis centre"}[kind]] == value
+    nearest = near.drop_duplicates(["community_id", "org"])  # an organisation counts each community once
+    expected_region = nearest.groupby(["org", "region"])["count"].sum()
+    shown_region = _table(at, "org", "Khatlon", "Sughd").set_index("org")
+    for (org, region), value in expected_region.items():
+        assert shown_region.loc[org, region] == value
+    totals = _table(at, "org", "share_chosen").set_index("org")
+    assert totals["within_90"].to_dict() == nearest.groupby("org")["count"].sum().to_dict()
+    assert (totals["within_90"] <= count.sum()).all()
+
+    organisations = nearest[nearest["org"] != reach.ANY_ORGANISATION]
+    only_one = organisations.groupby("community_id")["org"].transform("size") == 1
+    expected_alone = organisations[only_one].groupby("org")["count"].sum()
+    assert _table(at, "org", "total").set_index("org")["total"].to_dict() == expected_alone.to_dict()
+
+    text = " ".join(m.value for m in at.markdown)
+    assert f"{int(count.sum()):,} {word} in all" in text
+    if measure == "women":
+        assert "People (2020 census" not in text and "Women (2020 census" in text
+        assert any(c.value.startswith("Women within") for c in at.caption)
+    else:
+        assert "People (2020 census" in text
 
 
 def test_winter_says_what_it_changes_from_the_library_figures(app_env):
@@ -319,6 +381,25 @@ def map_labels(script: str) -> set[str]:
         for item in json.loads(items):
             found.add(html.unescape(re.sub(r"<[^>]+>", "", item["icon"])).replace("\u25cf", "").strip())
     return found
+
+
+def test_the_map_legend_and_tooltips_name_what_is_counted(app_env):
+    """Women by default: the legend's district shares, the district tooltips and the
+    community tooltips say women; with all people chosen they say people."""
+    import re
+
+    at = _run("app.py")
+    text = _folium_scripts(at)
+    assert "share of women" in text and "share of people" not in text
+    assert '"Women within"' in text and '"Women (census 2020)"' in text and '"People within"' not in text
+    women, people = re.compile(r"(?:>|u003e)Women: [0-9,]+ [(]"), re.compile(r"(?:>|u003e)People: [0-9,]+")
+    assert women.search(text) and not people.search(text)  # community tooltips (HTML escaped in JSON)
+    at.sidebar.radio(key="measure").set_value("population").run()
+    assert not at.exception
+    text = _folium_scripts(at)
+    assert "share of people" in text and "share of women" not in text
+    assert '"People within"' in text and '"Population (census 2020)"' in text and '"Women within"' not in text
+    assert people.search(text) and not women.search(text)
 
 
 def test_small_map_names_districts_and_towns_without_tiles(app_env):

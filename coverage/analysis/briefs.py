@@ -285,7 +285,7 @@ def area_reach(inputs: Inputs, area: Area, service_types: Sequence[str], *, seas
         org_times = reach.organisation_times(network, comms, chosen, settings)
     else:
         org_times = org_times[org_times["community_id"].isin(comms["community_id"])]
-    return reach.reach_table(org_times, comms, thresholds=thresholds), org_times
+    return reach.reach_table(org_times, comms, thresholds=thresholds, measure=measure), org_times
 
 
 def reach_summary(inputs: Inputs, area: Area, service_types: Sequence[str], *, threshold_min: float,
@@ -300,7 +300,7 @@ def reach_summary(inputs: Inputs, area: Area, service_types: Sequence[str], *, t
                                   thresholds=thresholds, org_times=org_times)
     comms = area_rows(inputs.communities, area)
     comms = comms.assign(population=comms[measure])
-    alone = reach.sole_reach(org_times, comms, threshold_min) if len(org_times) else pd.DataFrame(
+    alone = reach.sole_reach(org_times, comms, threshold_min, measure=measure) if len(org_times) else pd.DataFrame(
         columns=["org", "region", "people_alone"])
     totals = reach.organisation_totals(table, thresholds) if len(table) else table
     within = [f"within_{t}" for t in thresholds]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Sequence
+from typing import NamedTuple
 
 import folium
 import geopandas as gpd
@@ -27,6 +28,7 @@ import pandas as pd
 from branca.element import MacroElement, Template
 
 from coverage import config
+from coverage.errors import InputError
 from coverage.views import labels
 from coverage.views.i18n import N_
 
@@ -35,6 +37,7 @@ from coverage.views.i18n import N_
 TILES_ATTRIBUTION = "Background tiles: OpenStreetMap"
 CENTER_KHATLON_SUGHD = (38.85, 69.3)  # lat, lon between the two regions
 ZOOM_KHATLON_SUGHD = 7.25  # both regions fill a ~650 px high map
+BOUNDS_KHATLON_SUGHD = ((36.9, 67.3), (41.05, 71.0))  # (south, west), (north, east) degrees: both regions
 LEGEND_FOLD_BELOW_PX = 600  # a map narrower than this (pixels) shows the legend folded
 MIN_ZOOM = 5  # zoomed out no further than Central Asia
 BOUNDS_MARGIN_DEG = 1.0  # the map pans no further than this beyond config.TJ_BOUNDS (degrees)
@@ -67,6 +70,48 @@ MINUTE_COLOURS: tuple[str, ...] = ("#1a9850", "#a6d96a", "#fee08b", "#f46d43", "
 UNREACHABLE_COLOUR = "#4d4d4d"
 SHARE_BINS: tuple[float, ...] = (0.2, 0.4, 0.6, 0.8, 1.0)
 SHARE_COLOURS: tuple[str, ...] = ("#a50026", "#f46d43", "#fee08b", "#a6d96a", "#1a9850")
+
+# What the figures count (config.MEASURES) → the words the map uses: (plural, capitalised, census count)
+MEASURE_WORDS: dict[str, tuple[str, str, str]] = {
+    "women": (N_("women"), N_("Women"), N_("Women (census 2020)")),
+    "population": (N_("people"), N_("People"), N_("Population (census 2020)")),
+}
+
+
+class _MeasurePhrases(NamedTuple):
+    """Whole phrases that name what the map counts (a translation cannot build them from one
+    word: Russian and Tajik inflect it)."""
+
+    share_of: str
+    within: str
+    beyond: str
+    estimates: str
+    census: str
+
+
+_MEASURE_PHRASES: dict[str, _MeasurePhrases] = {
+    "women": _MeasurePhrases(N_("Districts: share of women"), N_("Women within"), N_("Women beyond"),
+                             N_("Women per village are estimates."), MEASURE_WORDS["women"][2]),
+    "population": _MeasurePhrases(N_("Districts: share of people"), N_("People within"), N_("People beyond"),
+                                  N_("Rural populations are estimates."), MEASURE_WORDS["population"][2]),
+}
+
+
+def measure_words(measure: str, *, gettext: labels.Gettext | None = None) -> tuple[str, str, str]:
+    """(``women``, ``Women``, ``Women (census 2020)``) or the same for all people, in the
+    language of ``gettext`` (English without one); the measure is one of
+    :data:`coverage.config.MEASURES`."""
+    if measure not in MEASURE_WORDS:
+        raise InputError(f"unknown measure {measure!r}; choose from {', '.join(MEASURE_WORDS)}",
+                         message_id="input.measure", field="measure", value=str(measure), known=config.MEASURES)
+    _ = gettext or _english
+    plural, capital, census = MEASURE_WORDS[measure]
+    return _(plural), _(capital), _(census)
+
+
+def _measure_phrases(measure: str) -> _MeasurePhrases:
+    measure_words(measure)  # an unknown measure is an InputError
+    return _MEASURE_PHRASES[measure]
 
 
 def _english(text: str) -> str:
@@ -178,12 +223,19 @@ class _DefaultIconPath(MacroElement):
 
 
 class _Attribution(MacroElement):
-    """Adds the data sources to Leaflet's attribution control."""
+    """Adds the data sources to Leaflet's attribution control, in small type on at most
+    three quarters of the map's width (left of it stays the scale bar, which the long
+    sources line covered)."""
 
     _template = Template(
         """{% macro script(this, kwargs) %}
         {{ this._parent.get_name() }}.attributionControl.setPrefix('Leaflet');
         {{ this._parent.get_name() }}.attributionControl.addAttribution({{ this.text|tojson }});
+        (function(box) {
+          box.style.fontSize = '10px';
+          box.style.lineHeight = '1.3';
+          box.style.maxWidth = '75%';
+        })({{ this._parent.get_name() }}.attributionControl.getContainer());
         {% endmacro %}"""
     )
 
@@ -191,6 +243,25 @@ class _Attribution(MacroElement):
         super().__init__()
         self._name = "Attribution"
         self.text = text
+
+
+class _FitNarrow(MacroElement):
+    """On a narrow map (a phone), show the whole of ``bounds`` instead of the zoom chosen
+    for a wide one, which cut both regions' edges off."""
+
+    _template = Template(
+        """{% macro script(this, kwargs) %}
+        (function(map) {
+          if (map.getSize().x < {{ this.below_px }}) { map.fitBounds({{ this.bounds|tojson }}); }
+        })({{ this._parent.get_name() }});
+        {% endmacro %}"""
+    )
+
+    def __init__(self, bounds: tuple[tuple[float, float], tuple[float, float]], below_px: int):
+        super().__init__()
+        self._name = "FitNarrow"
+        self.bounds = [list(corner) for corner in bounds]
+        self.below_px = int(below_px)
 
 
 class _Legend(MacroElement):
@@ -239,13 +310,15 @@ def _swatch(colour: str, label: str, shape: str = "square") -> str:
 
 
 def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads: bool = True,
-                gettext: labels.Gettext | None = None) -> str:
+                gettext: labels.Gettext | None = None, measure: str = config.DEFAULT_MEASURE) -> str:
     """Legend text; without ``service_types`` it lists every type and names no
     threshold, so the base map stays the same while the user moves the slider.
-    ``approximate_roads``: the default (authored) road network is in use, say so.
-    ``gettext``: the reader's language (English without one)."""
+    ``approximate_roads``: the default (authored) road network is in use, say so;
+    ``gettext``: the reader's language (English without one); ``measure``: what the
+    district shares count (women or all people)."""
     _ = gettext or _english
-    parts = ["<b>" + html.escape(_("Districts: share of people within the chosen threshold")) + "</b>"]
+    words = _measure_phrases(measure)
+    parts = ["<b>" + html.escape(_(words.share_of)) + "<br>" + html.escape(_("within the chosen threshold")) + "</b>"]
     edges = (0.0,) + SHARE_BINS
     parts += [_swatch(c, f"{a:.0%}–{b:.0%}") for c, a, b in zip(SHARE_COLOURS, edges[:-1], edges[1:])]
     parts.append("<b>" + html.escape(_("Communities: minutes to nearest")) + "</b>")
@@ -261,7 +334,7 @@ def legend_html(service_types: Sequence[str] | None = None, *, approximate_roads
     parts.append('<span style="color:#555">' + html.escape(_("Services shown: the types chosen.")) + "<br>"
                  + html.escape(_("Dashed ring: place known to district only.")) + "</span>")
     roads_note = "<br>" + html.escape(_("Road network is approximate.")) if approximate_roads else ""
-    parts.append('<br><i style="color:#555">' + html.escape(_("Rural populations are estimates.")) + f"{roads_note}</i>")
+    parts.append('<br><i style="color:#555">' + html.escape(_(words.estimates)) + f"{roads_note}</i>")
     return "".join(parts)
 
 
@@ -290,7 +363,9 @@ class _DivMarkers(MacroElement):
             var item = items[i];
             var icon = L.divIcon({html: item.icon, iconSize: {{ this.icon_size|tojson }},
                                   iconAnchor: {{ this.icon_anchor|tojson }}, className: {{ this.class_name|tojson }}});
-            var marker = L.marker(item.at, {icon: icon, interactive: {{ this.interactive|tojson }}});
+            // keyboard: false: a marker is no tab stop (the map's 60-odd labels and symbols would
+            // otherwise stand between the sidebar and the rest of the page); tooltips show on hover.
+            var marker = L.marker(item.at, {icon: icon, interactive: {{ this.interactive|tojson }}, keyboard: false});
             if (item.tip) { marker.bindTooltip(item.tip); }
             marker.addTo(parent);
           }
@@ -309,11 +384,15 @@ class _DivMarkers(MacroElement):
         self.interactive = interactive
 
 
-def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame, threshold_min: float,
-                  *, gettext: labels.Gettext | None = None) -> None:
-    """District choropleth: share of people within the threshold, with a tooltip (words in
-    the language of ``gettext``, English without one)."""
+def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoDataFrame, summary: pd.DataFrame,
+                  threshold_min: float, *, measure: str = config.DEFAULT_MEASURE,
+                  gettext: labels.Gettext | None = None) -> None:
+    """District choropleth: share of women (or all people, ``measure``) within the
+    threshold (minutes), with a tooltip (words in the language of ``gettext``, English
+    without one). ``summary``: :func:`coverage.analysis.gaps.district_summary` for the
+    same measure."""
     _ = gettext or _english
+    words = _measure_phrases(measure)
     merged = districts[["district_id", "district", "region", "geometry"]].merge(
         summary[["district_id", "population", "population_within", "population_beyond", "share_within",
                  "worst_community", "worst_minutes"]],
@@ -340,8 +419,8 @@ def add_districts(fmap: folium.Map | folium.FeatureGroup, districts: gpd.GeoData
         highlight_function=lambda f: {"weight": 3, "color": "#000000"},
         tooltip=folium.GeoJsonTooltip(
             fields=["district", "region", "share_text", "within_text", "beyond_text", "population_text", "worst_text"],
-            aliases=[_("District"), _("Region"), _("Share within {t:g} min").format(t=threshold_min), _("People within"),
-                     _("People beyond"), _("Population (census 2020)"), _("Farthest community")],
+            aliases=[_("District"), _("Region"), _("Share within {t:g} min").format(t=threshold_min), _(words.within),
+                     _(words.beyond), _(words.census), _("Farthest community")],
             sticky=True,
         ),
     ).add_to(fmap)
@@ -372,11 +451,11 @@ class _CircleMarkers(MacroElement):
         self.columns = columns
 
 
-def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float,
-                    *, gettext: labels.Gettext | None = None) -> None:
+def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFrame, threshold_min: float, *,
+                    measure: str = config.DEFAULT_MEASURE, gettext: labels.Gettext | None = None) -> None:
     """Community points coloured by minutes to the nearest service (classes of
-    :data:`MINUTE_BINS`), sized by population, with name, district, people and minutes
-    in a tooltip."""
+    :data:`MINUTE_BINS`), sized by population, with name, district, women (or all people,
+    ``measure``) and minutes in a tooltip. Women per community are always an estimate."""
     import shapely
 
     _ = gettext or _english
@@ -384,11 +463,13 @@ def add_communities(fmap: folium.Map | folium.FeatureGroup, gaps: gpd.GeoDataFra
     finite = np.isfinite(minutes)
     minutes_text = np.where(finite, np.char.add(np.round(np.where(finite, minutes, 0)).astype(int).astype(str),
                                                    " " + _("min")), _("no road route"))
-    people = gaps["population"].round().astype(int).map("{:,}".format)
-    people = people.where(~gaps["estimated"].astype(bool), people + " (" + _(labels.ESTIMATE_NOTE) + ")")
+    column = measure if measure in gaps else "population"
+    people = gaps[column].round().astype(int).map("{:,}".format)
+    estimated = gaps["estimated"].astype(bool) | (column == "women")
+    people = people.where(~estimated, people + " (" + _(labels.ESTIMATE_NOTE) + ")")
     tips = ("<b>" + gaps["name"].astype(str).map(html.escape) + "</b><br>"
-            + gaps["district"].astype(str).map(html.escape) + "<br>" + html.escape(_("People")) + ": " + people
-            + "<br>" + html.escape(_("Nearest help")) + ": " + minutes_text)
+            + gaps["district"].astype(str).map(html.escape) + "<br>" + html.escape(measure_words(column, gettext=gettext)[1]) + ": "
+            + people + "<br>" + html.escape(_("Nearest help")) + ": " + minutes_text)
     xy = np.round(shapely.get_coordinates(gaps.geometry.to_numpy()), COORD_DECIMALS)
     radius = np.clip(np.sqrt(gaps["population"].to_numpy(dtype=float)) / 22.0, 2.0, 8.0).round(1)
     _CircleMarkers({
@@ -425,9 +506,9 @@ def service_layers(public_services: gpd.GeoDataFrame,
 
 
 def add_services(fmap: folium.Map, public_services: gpd.GeoDataFrame,
-                 shown_types: Sequence[str] | None = None) -> None:
-    """Add :func:`service_layers` to a map."""
-    for layer in service_layers(public_services, shown_types):
+                 shown_types: Sequence[str] | None = None, *, gettext: labels.Gettext | None = None) -> None:
+    """Add :func:`service_layers` to a map (words in the language of ``gettext``)."""
+    for layer in service_layers(public_services, shown_types, gettext=gettext):
         layer.add_to(fmap)
 
 
@@ -503,16 +584,19 @@ def place_names_layer(districts: gpd.GeoDataFrame | None = None,
 
 def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = None, *,
                       settings: config.Settings | None = None, approximate_roads: bool = True,
-                      gettext: labels.Gettext | None = None) -> folium.Map:
+                      gettext: labels.Gettext | None = None, measure: str = config.DEFAULT_MEASURE) -> folium.Map:
     """The part of the overview map that does not depend on the user's choices:
     background, district name labels, attribution and legend. The dashboard draws it
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
-    slider redraws the layers without reloading the map."""
+    slider redraws the layers without reloading the map. ``measure``: what the legend's
+    district shares count (women or all people)."""
     fmap = base_map(tiles=tiles, settings=settings)
+    _FitNarrow(BOUNDS_KHATLON_SUGHD, LEGEND_FOLD_BELOW_PX).add_to(fmap)
     if districts is not None:
         add_district_labels(fmap, districts)
     _ = gettext or _english
-    _Legend(legend_html(approximate_roads=approximate_roads, gettext=gettext), title=_("Legend")).add_to(fmap)
+    _Legend(legend_html(approximate_roads=approximate_roads, gettext=gettext, measure=measure),
+            title=_("Legend")).add_to(fmap)
     return fmap
 
 
@@ -525,15 +609,18 @@ def coverage_layers(
     service_types: Sequence[str],
     *,
     gettext: labels.Gettext | None = None,
+    measure: str = config.DEFAULT_MEASURE,
 ) -> list[folium.FeatureGroup]:
     """Data layers of the overview map: district choropleth, communities by minutes,
-    and one layer per chosen service type (other types: choose them in the sidebar)."""
+    and one layer per chosen service type (other types: choose them in the sidebar).
+    ``measure``: what ``summary`` and the tooltips count (women or all people);
+    ``gettext``: the reader's language (English without one)."""
     _ = gettext or _english
     district_layer = folium.FeatureGroup(name=_("Districts: share within {t:g} min").format(t=threshold_min))
-    add_districts(district_layer, districts, summary, threshold_min, gettext=gettext)
+    add_districts(district_layer, districts, summary, threshold_min, measure=measure, gettext=gettext)
     community_layer = folium.FeatureGroup(
         name=_("Communities: minutes to nearest (threshold {t:g} min)").format(t=threshold_min))
-    add_communities(community_layer, gaps, threshold_min, gettext=gettext)
+    add_communities(community_layer, gaps, threshold_min, measure=measure, gettext=gettext)
     chosen = public_services[public_services["type"].isin(list(service_types))]
     return [district_layer, community_layer, *service_layers(chosen, gettext=gettext)]
 
@@ -541,19 +628,23 @@ def coverage_layers(
 def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highlight: object = None,
               tiles: bool = True, service_types: Sequence[str] | None = None, *,
               settings: config.Settings | None = None, districts: gpd.GeoDataFrame | None = None,
-              towns: gpd.GeoDataFrame | None = None) -> folium.Map:
+              towns: gpd.GeoDataFrame | None = None, measure: str = config.DEFAULT_MEASURE,
+              gettext: labels.Gettext | None = None) -> folium.Map:
     """A small map of a few communities (e.g. the underserved table) and the services
     (only ``service_types`` when given); ``highlight`` is an index label of ``points``.
     Without background tiles, the names of ``districts`` and of the towns among ``towns``
-    (communities) are drawn from the project's data (:func:`place_names_layer`)."""
+    (communities) are drawn from the project's data (:func:`place_names_layer`).
+    ``measure``: what the community tooltips count (women or all people); ``gettext``: the
+    reader's language (English without one)."""
     fmap = base_map(tiles=tiles, settings=settings)
     if not shows_tiles(tiles, settings):
         place_names_layer(districts, towns).add_to(fmap)
     if len(points):
-        add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0)
+        add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0,
+                        measure=measure, gettext=gettext)
     if service_types is not None:
         public_services = public_services[public_services["type"].isin(list(service_types))]
-    add_services(fmap, public_services)
+    add_services(fmap, public_services, gettext=gettext)
     if highlight is not None and highlight in points.index:
         row = points.loc[highlight]
         folium.CircleMarker(location=(row.geometry.y, row.geometry.x), radius=14, color="#000000", weight=3,
