@@ -26,7 +26,8 @@ if not choice.service_types or not choice.regions:
 # the sidebar's threshold joins the fixed 30 / 60 / 120 min columns, its types choose the services.
 report = loaders.organisation_reach(choice.season, choice.service_types, threshold_min=choice.threshold_min,
                                     regions=choice.regions, measure=choice.measure)
-who, whom = texts.counted(report.measure, capital=True), texts.counted(report.measure)
+who = texts.counted(report.measure, capital=True)
+women = report.measure == "women"  # whole sentences per measure: Russian and Tajik inflect the word
 cols = [reach.within_column(t) for t in report.thresholds]
 labels_by_col = {reach.within_column(t): _("Within {t:g} min").format(t=t) for t in report.thresholds}
 chosen = report.chosen
@@ -48,6 +49,14 @@ st.markdown(intro.format(ts=", ".join(f"{t:g}" for t in report.thresholds), what
 
 def organisations_only(frame: pd.DataFrame) -> pd.DataFrame:
     return frame[frame["org"] != reach.ANY_ORGANISATION]
+
+
+ANY_LABEL = _("Any organisation")  # the row that counts each person once, in the session's language
+
+
+def shown_orgs(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the any-organisation row's ``org`` in the session's language."""
+    return frame.assign(org=frame["org"].replace({reach.ANY_ORGANISATION: ANY_LABEL}))
 
 
 def side_by_side(data: pd.DataFrame, group: str, group_title: str, order: list[str], x_title: str,
@@ -80,11 +89,12 @@ st.altair_chart(side_by_side(chart_data, "threshold", _("Threshold"), list(label
 
 number = {c: st.column_config.NumberColumn(labels_by_col[c], format="localized") for c in cols}
 st.subheader(_("Totals per organisation"))
-st.dataframe(totals.assign(share_chosen=totals[chosen] / max(report.population, 1)), hide_index=True,
+st.dataframe(shown_orgs(totals).assign(share_chosen=totals[chosen] / max(report.population, 1)), hide_index=True,
              width="stretch", key="reach_totals",
              column_config={"org": _("Organisation"), **number,
                             "share_chosen": st.column_config.ProgressColumn(
-                                _("Share of {whom} within {t:g} min").format(whom=whom, t=choice.threshold_min),
+                                (_("Share of women within {t:g} min") if women else _("Share of people within {t:g} min"))
+                                .format(t=choice.threshold_min),
                                 min_value=0.0, max_value=1.0, format="percent")})
 
 # Organisations side by side, per service type and per region, within the chosen threshold.
@@ -110,14 +120,17 @@ for title, frame, group, key, order, colours in (
                                  _("{who} within {t:g} min").format(who=who, t=choice.threshold_min),
                                  colours=colours), width="stretch")
     wide = frame.pivot_table(index="org", columns=group, values=chosen, aggfunc="sum", sort=False)[order]
-    wide = wide.reindex(list(dict.fromkeys(frame["org"]))).reset_index()
+    wide = shown_orgs(wide.reindex(list(dict.fromkeys(frame["org"]))).reset_index())
     if group == "type_label":  # "—": the organisation runs no service of that type (not: reaches nobody)
         st.table(wide.rename(columns={"org": _("Organisation")}).set_index(_("Organisation"))
                  .style.format("{:,.0f}", na_rep="—"))
-        st.caption(_("Per service type: {whom} within {t:g} min of the organisation's nearest service of that "
-                     "type (—: it runs none). An organisation's total (above) counts its nearest service of any "
-                     "of the chosen types, so it is at least the largest of its types.")
-                   .format(whom=whom, t=choice.threshold_min))
+        st.caption((_("Per service type: women within {t:g} min of the organisation's nearest service of that "
+                      "type (—: it runs none). An organisation's total (above) counts its nearest service of any "
+                      "of the chosen types, so it is at least the largest of its types.") if women else
+                    _("Per service type: people within {t:g} min of the organisation's nearest service of that "
+                      "type (—: it runs none). An organisation's total (above) counts its nearest service of any "
+                      "of the chosen types, so it is at least the largest of its types."))
+                   .format(t=choice.threshold_min))
     else:
         st.dataframe(wide, hide_index=True, width="stretch", key=key,
                      column_config={"org": _("Organisation"),
@@ -134,12 +147,14 @@ alone_by_org = alone_by_org.assign(total=alone_by_org.sum(axis=1)).sort_values("
 st.dataframe(alone_by_org.reset_index(), hide_index=True, width="stretch", key="reach_alone",
              column_config={"org": _("Organisation"), "total": st.column_config.NumberColumn(
                  _("{who} only it reaches").format(who=who), format="localized"),
-                 **{r: st.column_config.NumberColumn(str(r), format="localized") for r in alone_by_org.columns
+                 **{r: st.column_config.NumberColumn(texts.names.display_name(str(r), texts.language()), format="localized")
+                    for r in alone_by_org.columns
                     if r != "total"}})
 
 st.subheader(_("By district"))
 orgs = [o for o in totals["org"] if o != reach.ANY_ORGANISATION] + [reach.ANY_ORGANISATION]
-org = st.selectbox(_("Organisation"), orgs, key="reach_org")
+org = st.selectbox(_("Organisation"), orgs, key="reach_org",
+                   format_func=lambda o: ANY_LABEL if o == reach.ANY_ORGANISATION else o)
 table = report.by_district
 by_district = texts.in_script(table[table["org"] == org].drop(columns=["org", "district_id", "measure"]),
                               "district", "region")

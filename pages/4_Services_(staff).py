@@ -160,17 +160,20 @@ with tab_add:
                   "and shown to the public at town level."))
     lon_now = st.session_state.get("staff_add_lon")
     lat_now = st.session_state.get("staff_add_lat")
-    pick_map = maps.base_map(tiles=loaders.tiles_default())
+    pick_map = maps.base_map(tiles=loaders.tiles_default(), gettext=texts.gettext())
     folium.GeoJson(  # district outlines, so the map can be read without background tiles
-        loaders.display_districts()[["district", "region", "geometry"]], name=_("Districts"),
+        texts.in_script(loaders.display_districts(), "district", "region")[["district", "region", "geometry"]],
+        name=_("Districts"),
         style_function=lambda _f: {"color": "#7b2d8e", "weight": 1, "fill": False},
         tooltip=folium.GeoJsonTooltip(fields=["district", "region"], aliases=[_("District"), _("Region")]),
     ).add_to(pick_map)
     if not maps.shows_tiles(loaders.tiles_default(), loaders.settings()):  # no tiles: the project's place names
-        maps.place_names_layer(loaders.display_districts(), loaders.inputs().communities).add_to(pick_map)
+        maps.place_names_layer(texts.in_script(loaders.display_districts(), "district"),
+                               texts.in_script(loaders.inputs().communities, "name"),
+                               gettext=texts.gettext()).add_to(pick_map)
     open_own = editable[editable["closed_date"] == ""]
     if len(open_own):
-        maps.add_services(pick_map, open_own)
+        maps.add_services(pick_map, open_own, gettext=texts.gettext())
     if lon_now is not None and lat_now is not None:
         folium.Marker((lat_now, lon_now), tooltip=_("New service")).add_to(pick_map)
         pick_map.location = [lat_now, lon_now]
@@ -313,8 +316,8 @@ with tab_upload:
             st.dataframe(preview[["service_id", "name", "type", "organisation", "town", "district", "lon", "lat",
                                   "location_precision", "confidential"]],
                          hide_index=True, width="stretch", key="staff_upload_preview")
-            preview_map = maps.base_map(tiles=loaders.tiles_default())
-            maps.add_services(preview_map, table)
+            preview_map = maps.base_map(tiles=loaders.tiles_default(), gettext=texts.gettext())
+            maps.add_services(preview_map, table, gettext=texts.gettext())
             minx, miny, maxx, maxy = table.total_bounds
             preview_map.fit_bounds([(miny, minx), (maxy, maxx)], max_zoom=11)
             st_folium(preview_map, height=320, use_container_width=True, returned_objects=[],

@@ -8,6 +8,7 @@ import streamlit as st
 from coverage import config
 from coverage.analysis import capacity
 from coverage.errors import CoverageError
+from coverage.views import messages
 from dashboard import loaders, sidebar, texts
 
 _ = texts._
@@ -39,7 +40,7 @@ try:
         loaders.inputs(), known, minutes, service_types=types, threshold_min=choice.threshold_min,
         measure=choice.measure, demand_per_10k=rate, unknown=unknown, regions=choice.regions)
 except CoverageError as err:
-    st.error(str(err))
+    st.error(messages.error_text(err, gettext=texts.gettext()))
     st.stop()
 
 st.markdown(_(
@@ -87,7 +88,9 @@ st.dataframe(
 )
 
 st.subheader(_("Services and their catchments"))
-services_table = texts.in_script(result.services, "town", "region").assign(places_shown=[texts.fmt_places(p) for p in result.services["places"]])
+services_table = texts.in_script(result.services, "town", "region").assign(
+    places_shown=[texts.fmt_places(p) for p in result.services["places"]],
+    type=result.services["type"].map(lambda t: texts.type_label(str(t))))
 st.dataframe(
     services_table, hide_index=True, width="stretch", key="capacity_services",
     column_order=["name", "type", "town", "region", "places_shown", "counted_within", "ratio_per_100k"],

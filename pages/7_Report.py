@@ -33,14 +33,16 @@ if kind == "district":
     rows = districts.index[districts["district_id"] == in_view] if in_view else []
     default = names.index(str(districts.loc[rows[0], "district"])) if len(rows) else \
         (names.index("Kulob") if "Kulob" in names else 0)
-    picked = st.selectbox(_("District"), names, index=default, key="report_district",
-                          format_func=lambda n: _("{district} ({region})").format(
-                              district=n, region=districts.loc[districts["district"] == n, "region"].iloc[0]))
+    shown = texts.in_script(districts, "district", "region")  # names in the session's script, bound to this run
+    shown_names = {n: _("{district} ({region})").format(district=d, region=r)
+                   for n, d, r in zip(names, shown["district"], shown["region"])}
+    picked = st.selectbox(_("District"), names, index=default, key="report_district", format_func=shown_names.get)
     area = briefs.find_area(data.districts, district=picked)
 else:
     regions = sorted(data.districts["region"].dropna().unique())
     default = regions.index(choice.regions[0]) if choice.regions and choice.regions[0] in regions else 0
-    picked = st.selectbox(_("Region"), regions, index=default, key="report_region")
+    region_names = {r: texts.names.display_name(str(r), texts.language()) for r in regions}
+    picked = st.selectbox(_("Region"), regions, index=default, key="report_region", format_func=region_names.get)
     area = briefs.find_area(data.districts, region=picked)
 lang = st.selectbox(_("Language of the brief"), list(i18n.LANGUAGES), format_func=i18n.LANGUAGES.get,
                     index=list(i18n.LANGUAGES).index(texts.language()), key="report_lang")  # the session's, to start

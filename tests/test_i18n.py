@@ -266,11 +266,11 @@ def test_every_page_renders_in_tajik(app_env, page):
 
 def test_district_picker_finds_either_spelling(app_env):
     at = _app(lang="tg")
-    labels = list(at.sidebar.selectbox(key="district_picker").options)  # what the search box matches
+    labels = list(at.selectbox(key="district_picker").options)  # what the search box matches
     kulob = [label for label in labels if "Kulob" in label]
     assert len(kulob) == 1 and kulob[0].startswith("Кӯлоб (Хатлон) · Kulob"), kulob  # the data's own Tajik name
     assert all(CYRILLIC.search(label.split(" (")[0]) for label in labels)  # shown first in the session's script
-    english = list(_app().sidebar.selectbox(key="district_picker").options)
+    english = list(_app().selectbox(key="district_picker").options)
     assert any(label.startswith("Kulob (Khatlon) · Кӯлоб") for label in english), english[:5]
 
 
@@ -306,3 +306,39 @@ def test_printed_page_is_clean_and_tajik_renders(streamlit_server, browser):
     (SHOTS / "map_tg_print.pdf").write_bytes(pdf)
     assert pdf[:4] == b"%PDF" and len(pdf) > 20_000
     page.close()
+
+
+# --- the map and the Reach page follow both the language and what is counted ----------------------
+
+def test_map_words_follow_the_language_and_the_measure():
+    from coverage.views import maps
+
+    tajik, russian = i18n.translator("tg"), i18n.translator("ru")
+    women = maps.legend_html(gettext=tajik, measure="women")
+    people = maps.legend_html(gettext=tajik, measure="population")
+    assert "занон" in women and "занон" not in people and "одамон" in people
+    assert not re.search(r"share of|estimates|Women|People", women + people)  # no English left
+    assert "доля женщин" in maps.legend_html(gettext=russian, measure="women")
+    assert "доля людей" in maps.legend_html(gettext=russian, measure="population")
+    assert maps.legend_html(measure="women").startswith("<b>Districts: share of women<br>")
+    assert maps.measure_words("women", gettext=tajik)[1] == "Занон"
+    assert maps.measure_words("population") == ("people", "People", "Population (census 2020)")
+    with pytest.raises(errors.InputError):
+        maps.measure_words("goats", gettext=tajik)
+
+
+def test_reach_page_in_tajik_names_regions_and_the_any_organisation_row(app_env):
+    at = AppTest.from_file(str(PROJECT_ROOT / "pages/2_Reach.py"), default_timeout=120)
+    at.query_params["lang"] = "tg"
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    tg = i18n.translator("tg")
+    frames = [df.value for df in at.dataframe]
+    orgs = list(next(f for f in frames if "share_chosen" in f.columns)["org"])  # totals per organisation
+    assert tg("Any organisation") in orgs and "Any organisation" not in orgs
+    assert tg("Any organisation") in at.selectbox(key="reach_org").options
+    regions = [c for c in next(f for f in frames if "region" not in f.columns and "total" not in f.columns
+                               and "share_chosen" not in f.columns).columns if c != "org"]  # side by side per region
+    assert len(regions) and all(CYRILLIC.search(r) and not LATIN.search(r) for r in regions), regions
+    districts = next(f for f in frames if "district" in f.columns)["district"].iloc[:-1]  # last row: the total
+    assert districts.str.contains(CYRILLIC).all() and not districts.str.contains(LATIN).any()

@@ -45,7 +45,7 @@ DISPLAY_SIMPLIFY_M = 300.0  # district outlines are simplified to this tolerance
 TOWN_PLACES = ("city", "town")  # the communities labelled by name on a map without tiles
 # the offline maps' label layer (its name shows in a layer control; st_folium draws no map whose
 # own children hold a folium.LayerControl, so the small maps carry none)
-PLACE_NAMES_LAYER = "Place names (districts, towns)"
+PLACE_NAMES_LAYER = N_("Place names (districts, towns)")
 
 ATTRIBUTION = (
     "&copy; OpenStreetMap contributors (ODbL) · geoBoundaries · GeoNames (CC BY 4.0) · "
@@ -161,10 +161,13 @@ def display_districts(districts: gpd.GeoDataFrame, tolerance_m: float = DISPLAY_
 
 
 def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SUGHD,
-             zoom: float = ZOOM_KHATLON_SUGHD, *, settings: config.Settings | None = None) -> folium.Map:
+             zoom: float = ZOOM_KHATLON_SUGHD, *, settings: config.Settings | None = None,
+             gettext: labels.Gettext | None = None) -> folium.Map:
     """A Leaflet map that loads Leaflet from ``settings.leaflet_url``, with the tile
     background of ``settings.map_tiles_url`` when ``tiles`` and the URL is not None.
-    ``center``: (lat, lon) in EPSG:4326; ``settings``: default :func:`coverage.config.load_settings`."""
+    ``center``: (lat, lon) in EPSG:4326; ``settings``: default :func:`coverage.config.load_settings`;
+    ``gettext``: the reader's language for the layer names (English without one)."""
+    _ = gettext or _english
     settings = config.load_settings() if settings is None else settings
     leaflet = settings.leaflet_url
     # Bounded to Tajikistan (plus BOUNDS_MARGIN_DEG) and no wheel zoom until the map is
@@ -181,7 +184,7 @@ def base_map(tiles: bool = True, center: tuple[float, float] = CENTER_KHATLON_SU
     fmap.default_css = [("leaflet_css", f"{leaflet}/leaflet.css")]
     _DefaultIconPath(f"{leaflet}/images/").add_to(fmap)
     if tiles and settings.map_tiles_url is not None:
-        folium.TileLayer(settings.map_tiles_url, attr=TILES_ATTRIBUTION, name="OpenStreetMap background",
+        folium.TileLayer(settings.map_tiles_url, attr=TILES_ATTRIBUTION, name=_("OpenStreetMap background"),
                          max_zoom=18).add_to(fmap)
     _Attribution(ATTRIBUTION).add_to(fmap)
     return fmap
@@ -557,10 +560,11 @@ def shows_tiles(tiles: bool, settings: config.Settings | None = None) -> bool:
 
 
 def place_names_layer(districts: gpd.GeoDataFrame | None = None,
-                      communities: gpd.GeoDataFrame | None = None) -> folium.FeatureGroup:
+                      communities: gpd.GeoDataFrame | None = None, *,
+                      gettext: labels.Gettext | None = None) -> folium.FeatureGroup:
     """The plain map's own place names from the project's data: district names at their
     representative points and town/city names (:func:`add_town_labels`), as one layer named
-    :data:`PLACE_NAMES_LAYER`.
+    :data:`PLACE_NAMES_LAYER` (in the language of ``gettext``, English without one).
 
     Parameters
     ----------
@@ -574,7 +578,7 @@ def place_names_layer(districts: gpd.GeoDataFrame | None = None,
     folium.FeatureGroup
         The layer, to add to a map.
     """
-    layer = folium.FeatureGroup(name=PLACE_NAMES_LAYER)
+    layer = folium.FeatureGroup(name=(gettext or _english)(PLACE_NAMES_LAYER))
     if districts is not None and len(districts):
         add_district_labels(layer, districts)
     if communities is not None and len(communities):
@@ -590,7 +594,7 @@ def coverage_base_map(tiles: bool = True, districts: gpd.GeoDataFrame | None = N
     once and sends the data layers (:func:`coverage_layers`) separately, so moving the
     slider redraws the layers without reloading the map. ``measure``: what the legend's
     district shares count (women or all people)."""
-    fmap = base_map(tiles=tiles, settings=settings)
+    fmap = base_map(tiles=tiles, settings=settings, gettext=gettext)
     _FitNarrow(BOUNDS_KHATLON_SUGHD, LEGEND_FOLD_BELOW_PX).add_to(fmap)
     if districts is not None:
         add_district_labels(fmap, districts)
@@ -636,9 +640,9 @@ def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highl
     (communities) are drawn from the project's data (:func:`place_names_layer`).
     ``measure``: what the community tooltips count (women or all people); ``gettext``: the
     reader's language (English without one)."""
-    fmap = base_map(tiles=tiles, settings=settings)
+    fmap = base_map(tiles=tiles, settings=settings, gettext=gettext)
     if not shows_tiles(tiles, settings):
-        place_names_layer(districts, towns).add_to(fmap)
+        place_names_layer(districts, towns, gettext=gettext).add_to(fmap)
     if len(points):
         add_communities(fmap, points, float(points["threshold_min"].iloc[0]) if "threshold_min" in points else 60.0,
                         measure=measure, gettext=gettext)
