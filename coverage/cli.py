@@ -477,14 +477,14 @@ def cmd_brief(args: argparse.Namespace, settings: config.Settings) -> int:
         summary = briefs.reach_summary(inputs, area, args.type, threshold_min=args.threshold, season=args.season,
                                        measure=COUNT_MEASURES[args.count], settings=settings,
                                        approximate_roads=approximate)
-        from coverage.views import briefs as brief_views
-
-        data = brief_views.reach_pdf(summary, gettext=gettext)
+        data = briefs.reach_pdf(inputs, summary, gettext=gettext, language=settings.language)
     elif out.suffix.lower() == ".png":
-        data = briefs.map_png(inputs, area, result, gettext=gettext, approximate_roads=approximate)
+        data = briefs.map_png(inputs, area, result, gettext=gettext, approximate_roads=approximate,
+                              language=settings.language)
     else:
         data = briefs.brief_pdf(inputs, times, area, result, gettext=gettext, approximate_roads=approximate,
-                                scenario_title=args.scenario_title, scenario_summary=args.scenario_summary)
+                                scenario_title=args.scenario_title, scenario_summary=args.scenario_summary,
+                                language=settings.language)
     _write_bytes(out, data)
     console.print(f"Wrote {out} ({area.kind} {area.name}, {settings.language})", markup=False, highlight=False)
     return 0

@@ -74,9 +74,10 @@ def report_files(key: tuple, _area: briefs.Area, _result, _org_times) -> dict[st
     """Every file of the report, made once per (area, sidebar choice, language, scenario, data):
     a rerun for another widget does not draw them again."""
     with st.spinner(_("Drawing the map and laying out the brief …")):
-        png = briefs.map_png(data, _area, _result, gettext=gettext, approximate_roads=approximate, dpi=150)
+        png = briefs.map_png(data, _area, _result, gettext=gettext, approximate_roads=approximate, dpi=150,
+                             language=lang)
         pdf = briefs.brief_pdf(data, times, _area, _result, gettext=gettext, approximate_roads=approximate,
-                               scenario_title=scenario_title, scenario_summary=scenario_summary)
+                               scenario_title=scenario_title, scenario_summary=scenario_summary, language=lang)
         summary = briefs.reach_summary(data, _area, choice.service_types, threshold_min=choice.threshold_min,
                                        season=choice.season, measure=choice.measure, approximate_roads=approximate,
                                        org_times=_org_times)
@@ -84,7 +85,7 @@ def report_files(key: tuple, _area: briefs.Area, _result, _org_times) -> dict[st
                                                  measure=choice.measure, org_times=_org_times)
         tables = briefs.export_tables(data, _area, _result, reach_table=reach_table, gettext=gettext)
         layers = briefs.export_layers(data, _area, _result)
-    files = {"brief": pdf, "map": png, "reach": brief_views.reach_pdf(summary, gettext=gettext),
+    files = {"brief": pdf, "map": png, "reach": briefs.reach_pdf(data, summary, gettext=gettext, language=lang),
              "xlsx": exports.tables_xlsx(tables), "geojson": exports.layers_geojson(layers),
              "gpkg": exports.layers_gpkg(layers)}
     files.update({f"csv:{name}": exports.table_csv(table) for name, table in tables.items()})

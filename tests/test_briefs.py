@@ -202,6 +202,36 @@ def test_tajik_letters_are_real_text_in_the_pdf_and_drawn_by_the_map(public, tmp
     render_page_one(out, "brief_kulob_tajik_letters")
 
 
+@pytest.mark.parametrize("language", ["tg", "en"])
+def test_a_briefs_place_names_are_in_the_script_of_its_language(public, tmp_path, language):
+    """Community, district and region names come in one script per language (Cyrillic for
+    Tajik, Latin for English), the district by the data's own Tajik name."""
+    import re
+
+    from coverage.views import i18n
+
+    script = re.compile(r"[\u0400-\u04FF]" if language == "tg" else r"[A-Za-z]")
+    other = re.compile(r"[A-Za-z]" if language == "tg" else r"[\u0400-\u04FF]")
+    inputs, times, _settings = public
+    area = briefs.find_area(inputs.districts, district="Kulob")
+    result = briefs.area_analysis(inputs, times, area, ["shelter"], threshold_min=60)
+    content = brief_views.brief_in_language(briefs.brief_content(inputs, times, area, result), language,
+                                            district_names=briefs._district_names(inputs, language))
+    stored = briefs.brief_content(inputs, times, area, result).underserved
+    assert len(content.underserved) == len(stored) > 0
+    for column in ("name", "district"):
+        shown = content.underserved[column]
+        assert shown.str.contains(script).all() and not shown.str.contains(other).any(), list(shown)
+    assert (content.area, content.region) == (("Кӯлоб", "Хатлон") if language == "tg" else ("Kulob", "Khatlon"))
+    out = tmp_path / f"kulob_{language}.pdf"
+    out.write_bytes(briefs.brief_pdf(inputs, times, area, result, gettext=i18n.translator(language),
+                                     language=language))
+    text = pdf_text(out)
+    for community in content.underserved["name"]:
+        assert any(line.strip().startswith(community) for line in text.splitlines()), community
+    assert (content.area in text) and content.region in text
+
+
 # --- the map ---------------------------------------------------------------------------------
 
 

@@ -31,7 +31,7 @@ from coverage.data import boundaries
 from coverage.engine import roads
 from coverage.errors import InputError
 from coverage.views import briefs as brief_views
-from coverage.views import labels, privacy, static_maps
+from coverage.views import labels, names, privacy, static_maps
 
 Gettext = Callable[[str], str]
 NEAREST_HELP_TYPES: tuple[str, ...] = ("shelter", "crisis_centre")  # the brief's "nearest help" lines
@@ -219,36 +219,53 @@ def brief_content(inputs: Inputs, times: pd.DataFrame, area: Area, result: Analy
     )
 
 
+def _district_names(inputs: Inputs, language: str) -> dict[str, str]:
+    """The districts' own names in ``language`` (empty for English: the stored names are Latin)."""
+    return names.own_names(inputs.districts).get(language, {})
+
+
 def brief_map(inputs: Inputs, area: Area, result: Analysis, *, gettext: Gettext | None = None,
-              stand_alone: bool = False, approximate_roads: bool = True) -> Figure:
+              stand_alone: bool = False, approximate_roads: bool = True, language: str | None = None) -> Figure:
     """The area's static map (:func:`coverage.views.static_maps.area_map`), services at
     their public points. ``stand_alone``: with a title and the sources in small print
-    (the PNG download)."""
+    (the PNG download); ``language``: district names (and the title's area) in its script
+    (``en``, ``ru``, ``tg``; as stored without one)."""
     _ = gettext or (lambda text: text)
+    districts, area_name = inputs.districts, area.name
+    if language is not None:
+        known = _district_names(inputs, language)
+        districts = districts.assign(district=names.display_names(districts, language, column="district",
+                                                                  known=known).to_numpy())
+        area_name = known.get(area.name) or names.display_name(area.name, language)
     title = footer = None
     if stand_alone:
         title = _("{area}: minutes by road to the nearest {types}").format(
-            area=area.name, types=brief_views.types_phrase(result.service_types, _))
+            area=area_name, types=brief_views.types_phrase(result.service_types, _))
         footer = brief_views.attribution_line(_, approximate_roads=approximate_roads)
     size = (static_maps.MAP_SIZE_IN[0], static_maps.MAP_SIZE_IN[1] + 0.6) if stand_alone else static_maps.MAP_SIZE_IN
-    return static_maps.area_map(inputs.districts, result.communities, privacy.public_columns(inputs.services),
+    return static_maps.area_map(districts, result.communities, privacy.public_columns(inputs.services),
                                 area.district_ids, gettext=_, title=title, footer=footer, size_in=size)
 
 
 def brief_pdf(inputs: Inputs, times: pd.DataFrame, area: Area, result: Analysis, *, gettext: Gettext | None = None,
               approximate_roads: bool = True, scenario_title: str | None = None, scenario_summary: str | None = None,
-              made_on: dt.date | None = None, map_dpi: int = 200) -> bytes:
-    """The one-page PDF brief of ``area`` (map + figures), as bytes."""
+              made_on: dt.date | None = None, map_dpi: int = 200, language: str | None = None) -> bytes:
+    """The one-page PDF brief of ``area`` (map + figures), as bytes; ``language``: place
+    names in its script (``en`` Latin, ``ru``/``tg`` Cyrillic; as stored without one)."""
     content = brief_content(inputs, times, area, result, approximate_roads=approximate_roads,
                             scenario_title=scenario_title, scenario_summary=scenario_summary, made_on=made_on)
-    png = static_maps.figure_png(brief_map(inputs, area, result, gettext=gettext), dpi=map_dpi)
+    if language is not None:
+        content = brief_views.brief_in_language(content, language, district_names=_district_names(inputs, language))
+    png = static_maps.figure_png(brief_map(inputs, area, result, gettext=gettext, language=language), dpi=map_dpi)
     return brief_views.brief_pdf(content, png, gettext=gettext)
 
 
 def map_png(inputs: Inputs, area: Area, result: Analysis, *, gettext: Gettext | None = None,
-            approximate_roads: bool = True, dpi: int = 200) -> bytes:
-    """The area's map as a stand-alone PNG (title, legend, scale bar, north arrow, sources)."""
-    fig = brief_map(inputs, area, result, gettext=gettext, stand_alone=True, approximate_roads=approximate_roads)
+            approximate_roads: bool = True, dpi: int = 200, language: str | None = None) -> bytes:
+    """The area's map as a stand-alone PNG (title, legend, scale bar, north arrow, sources);
+    ``language``: place names in its script (as stored without one)."""
+    fig = brief_map(inputs, area, result, gettext=gettext, stand_alone=True, approximate_roads=approximate_roads,
+                    language=language)
     return static_maps.figure_png(fig, dpi=dpi)
 
 
@@ -286,6 +303,15 @@ def area_reach(inputs: Inputs, area: Area, service_types: Sequence[str], *, seas
     else:
         org_times = org_times[org_times["community_id"].isin(comms["community_id"])]
     return reach.reach_table(org_times, comms, thresholds=thresholds, measure=measure), org_times
+
+
+def reach_pdf(inputs: Inputs, summary: brief_views.ReachSummary, *, gettext: Gettext | None = None,
+              language: str | None = None) -> bytes:
+    """The funders' reach PDF (:func:`coverage.views.briefs.reach_pdf`), its region and
+    district names in the script of ``language`` (as stored without one)."""
+    if language is not None:
+        summary = brief_views.reach_in_language(summary, language, district_names=_district_names(inputs, language))
+    return brief_views.reach_pdf(summary, gettext=gettext)
 
 
 def reach_summary(inputs: Inputs, area: Area, service_types: Sequence[str], *, threshold_min: float,

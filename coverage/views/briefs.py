@@ -21,7 +21,7 @@ import datetime as dt
 import io
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import matplotlib
@@ -30,7 +30,7 @@ from fpdf import FPDF
 from fpdf.enums import XPos, YPos
 
 from coverage.data import sources
-from coverage.views import labels, static_maps
+from coverage.views import labels, names, static_maps
 from coverage.views.i18n import N_
 
 Gettext = Callable[[str], str]
@@ -127,6 +127,43 @@ class ReachSummary:
     approximate_roads: bool = True
     any_organisation: str = "Any organisation"  # the ``org`` of the row that counts each person once
     districts: pd.DataFrame | None = None  # per district: district, population, within_<t> (any organisation)
+
+
+# --- place names in the brief's language ------------------------------------------------------
+
+
+def brief_in_language(brief: Brief, language: str, *, district_names: dict[str, str] | None = None) -> Brief:
+    """``brief`` with its place names in the script of ``language`` (``"en"`` Latin, ``"ru"``
+    and ``"tg"`` Cyrillic; :mod:`coverage.views.names`): the area, its region, the district
+    seat, the underserved communities, their districts and nearest towns.
+
+    ``district_names``: the districts' own names in ``language`` by their stored name
+    (:func:`coverage.views.names.own_names`); the others are transliterated."""
+    known = district_names or {}
+
+    def place(name: object) -> object:
+        return names.display_name(str(name), language) if isinstance(name, str) and name else name
+
+    rows = brief.underserved
+    if len(rows):
+        rows = rows.assign(name=names.display_names(rows, language).to_numpy(),
+                           district=names.display_names(rows, language, column="district", known=known).to_numpy(),
+                           nearest_town=rows["nearest_town"].map(place).to_numpy())
+    area = known.get(brief.area) or place(brief.area) if brief.area_kind == "district" else place(brief.area)
+    return replace(brief, area=str(area), region=str(place(brief.region)), underserved=rows,
+                   nearest=tuple(replace(help_, seat=place(help_.seat)) for help_ in brief.nearest))
+
+
+def reach_in_language(summary: ReachSummary, language: str, *,
+                      district_names: dict[str, str] | None = None) -> ReachSummary:
+    """``summary`` with its region and district names in the script of ``language``
+    (organisation names stay as the organisations write them); ``district_names`` as in
+    :func:`brief_in_language`."""
+    districts = summary.districts
+    if districts is not None and len(districts):
+        districts = districts.assign(district=names.display_names(
+            districts, language, column="district", known=district_names).to_numpy())
+    return replace(summary, region=names.display_name(summary.region, language), districts=districts)
 
 
 # --- sources ----------------------------------------------------------------------------
