@@ -390,6 +390,7 @@ class Baseline:
     times_source: TimesSource | None = None
     _times: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
     _nearest: dict[tuple[Any, ...], Nearest] = field(default_factory=dict, repr=False)
+    _ways: pd.DataFrame | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         """Resolve the settings once."""
@@ -398,6 +399,19 @@ class Baseline:
     def network(self, season: str) -> roads.RoutingNetwork:
         """The season's routing network (cached by :func:`coverage.engine.roads.load_network`)."""
         return roads.load_network(self.network_path, season=season, settings=self.settings)
+
+    def roads(self, season: str) -> pd.DataFrame:
+        """The roads of the season's network a user may close, by label
+        (:func:`coverage.engine.closures.closable_roads`: ``label``, ``name``, ``ref``,
+        ``highway``, ``km``, ``way_ids``); the file's ways are read once."""
+        return closures.closable_roads(self.network(season), self.ways())
+
+    def ways(self) -> pd.DataFrame:
+        """Every drivable way of the network file (:func:`coverage.engine.closures.way_table`),
+        read once."""
+        if self._ways is None:
+            self._ways = closures.way_table(self.network_path, settings=self.settings)
+        return self._ways
 
     def times(self, season: str) -> pd.DataFrame:
         """Travel times of the registered services in ``season`` (all types), computed once."""
@@ -748,6 +762,55 @@ def parse_site(text: str) -> ProposedSite:
                              text=str(text))
         return ProposedSite(type=kind.strip(), lon=lon, lat=lat, org=org.strip())
     return ProposedSite(type=kind.strip(), town=place.strip(), org=org.strip())
+
+
+def find_roads(roads_table: pd.DataFrame, text: str, ways: pd.DataFrame | None = None) -> tuple[ClosedRoad, ...]:
+    """The roads a user means by ``text``: a way id, or a road's label or name
+    (``"M41 Tavildara – Qalaikhumb"``, ``"Tavildara-Qalaikhumb"``: case, accents and dashes
+    do not matter).
+
+    Parameters
+    ----------
+    roads_table : DataFrame
+        :meth:`Baseline.roads` of the season.
+    text : str
+    ways : DataFrame, optional
+        :meth:`Baseline.ways`: names a way id that is not on the season's network (winter
+        closes it anyway).
+
+    Returns
+    -------
+    tuple of ClosedRoad
+        Every way of the road, named by its label (a way id found nowhere: one road named
+        ``way <id>``).
+
+    Raises
+    ------
+    InputError
+        ``scenario.unknown_road`` naming up to five close labels.
+    """
+    import difflib
+
+    raw = str(text).strip()
+    if raw.isdigit():
+        for label, ids in zip(roads_table["label"], roads_table["way_ids"]):
+            if int(raw) in ids:
+                return (ClosedRoad(int(raw), str(label)),)
+        if ways is not None and (ways["way_id"] == int(raw)).any():
+            return (ClosedRoad(int(raw), str(ways.loc[ways["way_id"] == int(raw), "label"].iloc[0])),)
+        return (ClosedRoad(int(raw), f"way {raw}"),)
+    wanted = travel.normalise_name(raw)
+    for column in ("label", "name"):
+        keys = roads_table[column].astype(str).map(travel.normalise_name)
+        hits = roads_table[keys == wanted]
+        if len(hits):
+            return tuple(ClosedRoad(int(w), str(label)) for label, ids in zip(hits["label"], hits["way_ids"])
+                         for w in ids)
+    labels = {travel.normalise_name(label): str(label) for label in roads_table["label"]}
+    close = [labels[k] for k in difflib.get_close_matches(wanted, list(labels), n=5, cutoff=0.5)]
+    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    raise InputError(f"no road named {raw!r} on the network{hint}", message_id="scenario.unknown_road",
+                     road=raw, suggestions=close)
 
 
 def touched_types(inputs: Inputs, closed_services: Iterable[str], sites: Iterable[ProposedSite]) -> tuple[str, ...]:
