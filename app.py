@@ -192,6 +192,7 @@ PAGES = [
     st.Page("pages/1_Underserved_communities.py", title=_("Underserved communities")),
     st.Page("pages/2_Reach.py", title=_("Reach")),
     st.Page("pages/6_Capacity.py", title=_("Capacity")),
+    st.Page("pages/5_Scenarios.py", title=_("Scenarios")),
     st.Page("pages/3_About_the_data.py", title=_("About the data")),
     st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
     st.Page("pages/7_Report.py", title=_("Report")),

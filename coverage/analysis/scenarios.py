@@ -23,6 +23,7 @@ the chosen types on that season's network with the closed ways' edges removed
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -811,6 +812,28 @@ def find_roads(roads_table: pd.DataFrame, text: str, ways: pd.DataFrame | None =
     hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
     raise InputError(f"no road named {raw!r} on the network{hint}", message_id="scenario.unknown_road",
                      road=raw, suggestions=close)
+
+
+def applicable(inputs: Inputs, scenario: Scenario) -> tuple[Scenario, list[str]]:
+    """A saved scenario as it can run on today's services: closed ids that are no longer
+    among the open services are left out (and returned, so a page can say so).
+
+    Parameters
+    ----------
+    inputs : Inputs
+    scenario : Scenario
+
+    Returns
+    -------
+    tuple
+        ``(scenario, dropped_ids)``.
+    """
+    known = set(inputs.services["service_id"].astype(str))
+    dropped = [s for s in scenario.closed_services if s not in known]
+    if not dropped:
+        return scenario, []
+    kept = tuple(s for s in scenario.closed_services if s in known)
+    return dataclasses.replace(scenario, closed_services=kept), dropped
 
 
 def touched_types(inputs: Inputs, closed_services: Iterable[str], sites: Iterable[ProposedSite]) -> tuple[str, ...]:
