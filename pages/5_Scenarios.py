@@ -41,6 +41,7 @@ service_names = dict(zip(services["service_id"], services["name"]))
 service_types = dict(zip(services["service_id"], services["type"]))
 roads_table = scenario_cache.closable_roads("summer")  # every road; winter's own closures show as such
 road_ids = dict(zip(roads_table["label"], roads_table["way_ids"]))
+road_of_way = {int(way): label for label, ways in road_ids.items() for way in ways}  # way ids outlive names
 
 
 def _service_label(service_id: str) -> str:
@@ -60,7 +61,8 @@ def _apply_saved() -> None:
     scenario, dropped = scenarios.applicable(data, saved)
     st.session_state[CLOSED_KEY] = list(scenario.closed_services)
     st.session_state[SITES_KEY] = [site.to_dict() for site in scenario.added_sites]
-    st.session_state[ROADS_KEY] = sorted({r.name for r in scenario.closed_roads if r.name in road_ids})
+    st.session_state[ROADS_KEY] = sorted({road_of_way[r.way_id] for r in scenario.closed_roads
+                                          if r.way_id in road_of_way})
     st.session_state[SEASON_KEY] = scenario.season
     present = set(data.services["type"])
     st.session_state["service_types"] = [t for t in scenario.service_types if t in present]

@@ -129,7 +129,8 @@ def test_saving_needs_sign_in_loading_and_comparing_do_not(page_env):
     saved = page_env.load_scenario("Kulob shelter closes")
     assert saved["author"] == "ana.k"
     assert saved["body"]["closed_services"] == ["KHT-NK-SH1"] and saved["body"]["threshold_min"] == 90
-    page_env.save_scenario("Winter", sc.Scenario(season="winter", service_types=("crisis_centre",)).to_dict(), "cli")
+    page_env.save_scenario("Winter", sc.Scenario(season="winter", service_types=("crisis_centre",), closed_roads=(
+        sc.ClosedRoad(75118365, "a name the road had once"),)).to_dict(), "cli")
     # a new visitor (not signed in) loads it: the page's and the sidebar's widgets follow
     fresh = _page()
     fresh.selectbox(key="scn_load_name").set_value("Kulob shelter closes")
@@ -143,7 +144,15 @@ def test_saving_needs_sign_in_loading_and_comparing_do_not(page_env):
     _ok(fresh)
     compared = _frame(fresh, "left_out").set_index("name")
     assert compared.loc["Kulob shelter closes", "change"] == expected.overall()["change"]
-    winter = _library(sc.Scenario(season="winter", service_types=("crisis_centre",)))
+    winter = _library(sc.Scenario(season="winter", service_types=("crisis_centre",),
+                                  closed_roads=(sc.ClosedRoad(75118365),)))
     assert compared.loc["Winter", "after"] == winter.overall()["within_after"]
+    # a saved road is found by its way id, whatever name it was saved under
+    fresh.selectbox(key="scn_load_name").set_value("Winter")
+    fresh.button(key="scn_load").click().run()
+    _ok(fresh)
+    assert fresh.multiselect(key="scn_roads").value == ["Danghara – Kŭlob"]
+    assert fresh.radio(key="scn_season").value == "winter"
+    assert fresh.sidebar.multiselect(key="service_types").value == ["crisis_centre"]
     assert page_env.services().equals(page_env.services())  # the registry itself is untouched
     assert "KHT-NK-SH1" in set(page_env.services()["service_id"])
