@@ -75,7 +75,10 @@ def _apply_saved() -> None:
     st.session_state["scn_flash"] = ("success", note)
 
 
-def _add_site(kind: str, town: str, org: str) -> None:
+def _add_site(kind: str, town: str | None, org: str) -> None:
+    if not town:
+        st.error(_("Pick a town for the proposed site, or click the map and choose 'The point clicked on the map'."))
+        return
     site: dict[str, object] = {"type": kind, "town": "", "org": org.strip()}
     if town == CLICKED_POINT:
         lat, lon = st.session_state[CLICK_KEY]
@@ -115,7 +118,8 @@ with right:
                             key="scn_add_type")
         towns = scenarios.town_choices(data)
         options = ([CLICKED_POINT] if CLICK_KEY in st.session_state else []) + towns
-        town = st.selectbox(_("Where"), options, key="scn_add_town",
+        town = st.selectbox(_("Where"), options, key="scn_add_town", index=None,
+                            placeholder=_("Pick a town, or click the map below first…"),
                             format_func=lambda t: _("The point clicked on the map") if t == CLICKED_POINT else t)
         org = st.text_input(_("Run by (optional)"), key="scn_add_org", max_chars=120)
         if st.form_submit_button(_("Add site")):
@@ -173,9 +177,11 @@ with col_before:
 with col_after:
     st.markdown("**" + _("After") + "**")
     st.metric(_("{who} within {t:g} min (after)").format(who=who, t=scenario.threshold_min),
-              texts.fmt_people(overall["within_after"]), delta=f"{int(overall['change']):+,}")
+              texts.fmt_people(overall["within_after"]),
+              delta=f"{int(overall['change']):+,}" if overall["change"] else None)
     st.metric(_("Share within (after)"), f"{overall['share_after']:.0%}",
-              delta=f"{(overall['share_after'] - overall['share_before']) * 100:+.1f} " + _("points"))
+              delta=(f"{(overall['share_after'] - overall['share_before']) * 100:+.1f} " + _("points"))
+              if overall["change"] else None)
 st.markdown(_("**{n:,}** communities change status; the travel time of **{m:,}** changes.").format(
     n=len(result.changed), m=result.minutes_changed))
 
@@ -187,7 +193,7 @@ st.dataframe(districts[["district", "region", "population", "within_before", "wi
                             "population": st.column_config.NumberColumn(who, format="localized"),
                             "within_before": st.column_config.NumberColumn(_("Within, before"), format="localized"),
                             "within_after": st.column_config.NumberColumn(_("Within, after"), format="localized"),
-                            "change": st.column_config.NumberColumn(_("Change"), format="%+d")})
+                            "change": st.column_config.NumberColumn(_("Change"), format="localized")})
 
 st.subheader(_("Communities whose status changes"))
 changed = result.changed.assign(
@@ -215,6 +221,10 @@ map_services = gpd.GeoDataFrame(pd.concat([shown, result.added], ignore_index=Tr
                                 crs=shown.crs)
 small = maps.point_map(points, map_services, tiles=choice.tiles, service_types=scenario.service_types,
                        settings=loaders.settings(), districts=loaders.display_districts(), towns=data.communities)
+if not len(points):  # nothing changes yet: show the regions counted, ready for a click
+    counted_area = data.communities[data.communities["region"].isin(choice.regions)]
+    minx, miny, maxx, maxy = (counted_area if len(counted_area) else data.communities).total_bounds
+    small.fit_bounds([(miny, minx), (maxy, maxx)])
 st.caption(_("Communities that change status (coloured by minutes after), the services of the scenario and the "
              "proposed sites. Click the map to place a proposed site there, then choose 'The point clicked on the "
              "map' above."))
@@ -284,7 +294,7 @@ if not saved.empty:
                                     "threshold": _("Threshold"), "counted": _("Who"),
                                     "before": st.column_config.NumberColumn(_("Within, before"), format="localized"),
                                     "after": st.column_config.NumberColumn(_("Within, after"), format="localized"),
-                                    "change": st.column_config.NumberColumn(_("Change"), format="%+d"),
+                                    "change": st.column_config.NumberColumn(_("Change"), format="localized"),
                                     "left_out": _("Closed services no longer open")})
         districts_side = pd.DataFrame(by_district).fillna(0).astype(int)
         districts_side = districts_side[(districts_side != 0).any(axis=1)].reset_index(names="district")
