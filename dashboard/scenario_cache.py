@@ -34,3 +34,12 @@ def _roads(key: str, network: str, season: str, _baseline: scenarios.Baseline) -
 def closable_roads(season: str = "summer") -> pd.DataFrame:
     """The named roads of the season's network (label, name, ref, highway, km, way_ids)."""
     return _roads(loaders.inputs_key(), str(loaders.network_path()), season, baseline())
+
+
+SITES_KEY = "scn_sites"  # the Scenarios page's proposed sites (list of ProposedSite.to_dict())
+
+
+def propose_sites(sites: list[scenarios.ProposedSite]) -> None:
+    """Put proposed sites into this session's scenario (e.g. from a location-allocation
+    suggestion: one click, then the Scenarios page shows them with before/after)."""
+    st.session_state.setdefault(SITES_KEY, []).extend(site.to_dict() for site in sites)

@@ -19,7 +19,8 @@ from dashboard import loaders, scenario_cache, session, sidebar, texts
 
 _ = texts._
 
-CLOSED_KEY, ROADS_KEY, SEASON_KEY, SITES_KEY = "scn_closed", "scn_roads", "scn_season", "scn_sites"
+CLOSED_KEY, ROADS_KEY, SEASON_KEY = "scn_closed", "scn_roads", "scn_season"
+SITES_KEY = scenario_cache.SITES_KEY
 CLICK_KEY, LAST_CLICK_KEY = "scn_click", "scn_last_click"
 CLICKED_POINT = "__clicked__"  # the town picker's option for the point clicked on the map
 SEASON_LABELS = {"summer": _("Summer"), "winter": _("Winter (passes closed)")}

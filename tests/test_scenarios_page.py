@@ -158,3 +158,13 @@ def test_saving_needs_sign_in_loading_and_comparing_do_not(page_env):
     assert fresh.sidebar.multiselect(key="service_types").value == ["crisis_centre"]
     assert page_env.services().equals(page_env.services())  # the registry itself is untouched
     assert "KHT-NK-SH1" in set(page_env.services()["service_id"])
+
+
+def test_other_pages_can_propose_sites_for_the_scenario(page_env):
+    script = ("from coverage.analysis.scenarios import ProposedSite\n"
+              "from dashboard import scenario_cache\n"
+              "scenario_cache.propose_sites([ProposedSite('crisis_centre', town='Farkhor')])\n")
+    at = AppTest.from_string(script, default_timeout=60)
+    at.run()
+    _ok(at)
+    assert at.session_state["scn_sites"] == [{"type": "crisis_centre", "town": "Farkhor", "org": ""}]
