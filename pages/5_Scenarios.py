@@ -24,6 +24,7 @@ SITES_KEY = scenario_cache.SITES_KEY
 CLICK_KEY, LAST_CLICK_KEY = "scn_click", "scn_last_click"
 CLICKED_POINT = "__clicked__"  # the town picker's option for the point clicked on the map
 SEASON_LABELS = {"summer": _("Summer"), "winter": _("Winter (passes closed)")}
+SEASON_WORDS = {"summer": _("summer"), "winter": _("winter")}
 
 st.set_page_config(page_title=_("Scenarios"), page_icon="🧭", layout="wide")
 st.title(_("Scenarios: what if…"))
@@ -157,7 +158,7 @@ if missing_types:
 off_network = result.roads[~result.roads["on_network"]]
 if len(off_network):
     st.info(_("Not on the {season} road network, so closing them changes nothing: {roads}.").format(
-        season=scenario.season, roads=", ".join(sorted(set(off_network["name"])))))
+        season=SEASON_WORDS[scenario.season], roads=", ".join(sorted(set(off_network["name"])))))
 
 # --- before / after -----------------------------------------------------------------------
 
@@ -167,8 +168,8 @@ who = texts.counted(scenario.measure, capital=True)
 phrase = texts.type_phrase(scenario.service_types)
 st.caption(_("{who} within {t:g} min of a {what}. Before: services as registered, {before}. After: the scenario, "
              "{after}. Recomputed in {s:.2f} s.").format(who=who, t=scenario.threshold_min, what=phrase,
-                                                         before=SEASON_LABELS[result.baseline_season].lower(),
-                                                         after=SEASON_LABELS[scenario.season].lower(), s=result.seconds))
+                                                         before=SEASON_WORDS[result.baseline_season],
+                                                         after=SEASON_WORDS[scenario.season], s=result.seconds))
 col_before, col_after = st.columns(2)
 with col_before:
     st.markdown("**" + _("Before") + "**")
@@ -285,7 +286,7 @@ if not saved.empty:
                                      regions=choice.regions)
         figures = run.overall()
         rows.append({"name": name, "season": SEASON_LABELS[body.season], "types": texts.type_phrase(body.service_types),
-                     "threshold": f"{body.threshold_min:g} min", "counted": texts.counted(body.measure),
+                     "threshold": _("{t:g} min").format(t=body.threshold_min), "counted": texts.counted(body.measure),
                      "before": int(figures["within_before"]), "after": int(figures["within_after"]),
                      "change": int(figures["change"]), "left_out": ", ".join(dropped)})
         by_district[name] = run.districts.set_index("district")["change"]
