@@ -314,3 +314,13 @@ def test_cli_scenario_prints_before_after_and_saves_and_loads(prepared_data_dir,
     assert "did you mean 'M41 Tavildara – Qalaikhumb'" in capsys.readouterr().out
     assert cli.main([*base, "--add", "shelter"]) == 2
     assert "TYPE@TOWN" in capsys.readouterr().out
+
+
+def test_cli_proposed_shelter_at_an_exact_point_prints_its_town_only(prepared_data_dir, capsys):
+    from conftest import EXACT_LAT, EXACT_LON, no_exact_point_in
+
+    args = ["--data-dir", str(prepared_data_dir), "scenario", "--add", f"shelter@{EXACT_LON},{EXACT_LAT}:Test org"]
+    assert cli.main(args) == 0
+    printed = capsys.readouterr().out
+    assert "added (proposed): Test org shelter (" in printed
+    no_exact_point_in(printed)
