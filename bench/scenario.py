@@ -23,29 +23,24 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from coverage import analysis, config
-from coverage.analysis import scenarios as sc
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT / "bench"))
+
+from network import extract  # noqa: E402  (bench/network.py: the synthetic extract generator)
+
+from coverage import analysis, config  # noqa: E402
+from coverage.analysis import scenarios as sc  # noqa: E402
+
 TARGET_DEFAULT_S = 1.0
 TARGET_LARGE_S = 5.0
 CLOSED_SITE = "KHT-NK-SH1"
 CLOSED_ROAD = "Danghara – Kŭlob"
-
-
-def extract(nodes: int, seed: int) -> Path:
-    """The synthetic extract with ``nodes`` nodes (generated once into out/bench/)."""
-    path = PROJECT_ROOT / "out" / "bench" / f"synthetic_{nodes}_{seed}.osm.pbf"
-    if not path.exists():
-        subprocess.run([sys.executable, str(PROJECT_ROOT / "tools" / "make_synthetic_extract.py"), str(path),
-                        "--nodes", str(nodes), "--seed", str(seed)], check=True)
-    return path
 
 
 def _median(run, repeat: int) -> float:
@@ -87,6 +82,7 @@ def measure(network: Path | None, repeat: int) -> dict:
         "scenario_site_s": round(_median(lambda: sc.run_scenario(inputs, add_site, baseline=baseline), repeat), 3),
         "women_within_change": int(figures["change"]),
         "closed_road": road[0].name if road else "",
+        "load_average": round(os.getloadavg()[0], 2),  # a shared, loaded machine times slower
     }
 
 
