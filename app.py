@@ -193,6 +193,7 @@ PAGES = [
     st.Page("pages/2_Reach.py", title=_("Reach")),
     st.Page("pages/6_Capacity.py", title=_("Capacity")),
     st.Page("pages/5_Scenarios.py", title=_("Scenarios")),
+    st.Page("pages/8_Next_site.py", title=_("Where to open next")),
     st.Page("pages/3_About_the_data.py", title=_("About the data")),
     st.Page("pages/4_Services_(staff).py", title=_("Services (staff)")),
     st.Page("pages/7_Report.py", title=_("Report")),
