@@ -43,7 +43,8 @@ def _needles() -> set[str]:
 
 NEEDLES = _needles()
 PUBLIC_PAGES = ["app.py", "pages/1_Underserved_communities.py", "pages/2_Reach.py", "pages/3_About_the_data.py",
-                "pages/4_Services_(staff).py", "pages/5_Scenarios.py", "pages/6_Capacity.py"]
+                "pages/4_Services_(staff).py", "pages/5_Scenarios.py", "pages/6_Capacity.py",
+                "pages/7_Report.py", "pages/8_Next_site.py"]
 
 
 def leaks(text: str) -> list[str]:
