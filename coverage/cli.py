@@ -11,6 +11,7 @@
     python -m coverage export-services --public --format geojson --out services.geojson
     python -m coverage brief --district Kulob --lang tg --out brief.pdf   (.png: the map; --funders: reach)
     python -m coverage export --district Kulob --format xlsx --out kulob.xlsx
+    python -m coverage scenario --close-service KHT-NK-SH1 --add crisis_centre@Kulob --season winter [--save NAME]
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from rich.console import Console
 from rich.table import Table
 
 from coverage import analysis, config
-from coverage.analysis import allocation, reach, seasons
+from coverage.analysis import allocation, reach, scenarios, seasons
 from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
@@ -543,6 +544,108 @@ def _area_flags(parser: argparse.ArgumentParser, *, required: bool) -> None:
                              "shown and counted at their town only")
 
 
+def _scenario_from_args(args: argparse.Namespace, inputs: analysis.Inputs, baseline: scenarios.Baseline,
+                        registry: store.BaseServiceStore | None) -> scenarios.Scenario:
+    """The scenario the flags describe: a saved one (``--load``) with the flags added to it."""
+    loaded = scenarios.scenario_from_dict(registry.load_scenario(args.load)["body"]) if args.load else None
+    start = loaded or scenarios.Scenario()
+    season = args.season or start.season
+    sites = start.added_sites + tuple(scenarios.parse_site(text) for text in args.add or ())
+    closed = start.closed_services + tuple(s for s in args.close_service or () if s not in start.closed_services)
+    table = baseline.roads(season) if args.close_road else None
+    road_list = start.closed_roads + tuple(r for text in args.close_road or ()
+                                           for r in scenarios.find_roads(table, text, baseline.ways()))
+    types = tuple(args.type) if args.type else (
+        start.service_types if loaded else (scenarios.touched_types(inputs, closed, sites) or ("shelter",)))
+    return scenarios.check_scenario(scenarios.Scenario(
+        name=args.save or (loaded.name if loaded else ""), closed_services=closed, added_sites=sites, season=season,
+        closed_roads=road_list, service_types=types,
+        threshold_min=args.threshold if args.threshold is not None else start.threshold_min,
+        measure=COUNT_MEASURES[args.count] if args.count else start.measure))
+
+
+def _scenario_tables(result: scenarios.ScenarioResult, limit: int) -> list[Table]:
+    """Regions, the districts that change and the communities that change status."""
+    scenario = result.scenario
+    counted = COUNT_WORDS[scenario.measure]
+    regions = Table(title=f"{counted.capitalize()} within {scenario.threshold_min:g} min, before "
+                          f"({result.baseline_season}) and after ({scenario.season})", box=box.SIMPLE_HEAD)
+    for column in ("region", counted, "before", "after", "change"):
+        regions.add_column(column, justify="left" if column == "region" else "right")
+    for row in result.totals.itertuples(index=False):
+        regions.add_row(short_region(row.region), f"{row.population:,}", f"{row.within_before:,} ({row.share_before:.0%})",
+                        f"{row.within_after:,} ({row.share_after:.0%})", f"{row.change:+,}")
+    moved = result.districts[result.districts["change"] != 0]
+    districts = Table(title=f"Districts that change ({len(moved)})", box=box.SIMPLE_HEAD)
+    for column in ("district", "region", "before", "after", "change"):
+        districts.add_column(column, justify="left" if column in ("district", "region") else "right")
+    for row in moved.head(limit).itertuples(index=False):
+        districts.add_row(str(row.district), short_region(row.region), f"{row.within_before:,}",
+                          f"{row.within_after:,}", f"{row.change:+,}")
+    changed = Table(title=f"Communities whose status changes ({len(result.changed)})", box=box.SIMPLE_HEAD,
+                    caption=f"{counted}: estimates (census district totals shared over settlements)")
+    for column in ("community", "district", counted, "before", "after", "now"):
+        changed.add_column(column, justify="right" if column in (counted, "before", "after") else "left",
+                           overflow="fold")
+    for row in result.changed.head(limit).itertuples(index=False):
+        changed.add_row(str(row.name), str(row.district), f"{getattr(row, scenario.measure):,}",
+                        fmt_minutes(row.minutes_before), fmt_minutes(row.minutes_after), str(row.status_after))
+    return [regions, districts, changed]
+
+
+def cmd_scenario(args: argparse.Namespace, settings: config.Settings) -> int:
+    """``scenario``: before/after a what-if (services closed or added, roads closed, the
+    season), from public points; optionally saved to or loaded from the registry's
+    ``scenarios`` table (never the services). Exit code."""
+    registry = store.open_store(store.store_location(settings=settings)) if (args.save or args.load or args.list) \
+        else None
+    if args.list:
+        saved = registry.saved_scenarios()
+        for row in saved.itertuples(index=False):
+            console.print(f"{row.name}  (by {row.author}, {row.created_at})", markup=False, highlight=False)
+        if saved.empty:
+            console.print("No saved scenarios.")
+        return 0
+    if args.save and not (args.author or "").strip():
+        console.print("--save needs --author NAME (who saves the scenario).", style="red")
+        return 2
+    inputs = analysis.load_inputs(progress=_log, settings=settings)
+    baseline = scenarios.Baseline(inputs, settings=settings)
+    scenario = _scenario_from_args(args, inputs, baseline, registry)
+    base_season = args.baseline_season or scenario.season
+    scenarios.run_scenario(inputs, scenarios.Scenario(season=base_season, service_types=scenario.service_types,
+                                                      threshold_min=scenario.threshold_min), baseline=baseline)
+    result = scenarios.run_scenario(inputs, scenario, baseline=baseline, baseline_season=base_season,
+                                    regions=args.region or None)
+    counted = COUNT_WORDS[scenario.measure]
+    types = " or ".join(t.replace("_", " ") for t in scenario.service_types)
+    console.print(f"Scenario{' ' + repr(scenario.name) if scenario.name else ''}: {counted} within "
+                  f"{scenario.threshold_min:g} min of a {types}", markup=False, highlight=False)
+    for row in result.closed.itertuples(index=False):
+        console.print(f"  closed: {row.name} [{row.service_id}]", markup=False, highlight=False)
+    for row in result.added.itertuples(index=False):
+        console.print(f"  added (proposed): {row.name}", markup=False, highlight=False)
+    for row in result.roads.itertuples(index=False):
+        note = "" if row.on_network else f" (not on the {scenario.season} network: nothing to close)"
+        console.print(f"  road closed: {row.name} [way {row.way_id}]{note}", markup=False, highlight=False,
+                      soft_wrap=True)
+    overall = result.overall()
+    console.print(f"{counted.capitalize()} within {scenario.threshold_min:g} min: before {overall.within_before:,} "
+                  f"({overall.share_before:.0%}, {result.baseline_season}), after {overall.within_after:,} "
+                  f"({overall.share_after:.0%}, {scenario.season}); change [bold]{overall.change:+,}[/].", soft_wrap=True)
+    for table in _scenario_tables(result, args.limit):
+        console.print(table)
+    console.print(f"{result.minutes_changed:,} communities' minutes changed; recomputed in {result.seconds:.2f} s. "
+                  "Figures use every shelter's public (town) point, proposed ones too"
+                  + ("; the default road network is approximate." if roads.is_default_network(settings.network_path)
+                     else "."), soft_wrap=True)
+    if args.save:
+        saved = registry.save_scenario(args.save, scenario.to_dict(), args.author.strip(), replace=args.replace)
+        console.print(f"Saved scenario {saved['name']!r} (by {saved['author']}, {saved['created_at']}).",
+                      markup=False, highlight=False)
+    return 0
+
+
 # Errors about the user's input or set-up, reported as a message (exit code 2) rather
 # than a traceback; anything else is a bug and keeps its traceback.
 INPUT_ERRORS: tuple[type[Exception], ...] = (CoverageError, FileNotFoundError)
@@ -687,6 +790,34 @@ def build_parser() -> argparse.ArgumentParser:
     xp.add_argument("--format", choices=EXPORT_FORMATS, required=True)
     _area_flags(xp, required=False)
     xp.set_defaults(func=cmd_export)
+
+    scn = sub.add_parser("scenario", help="what if a service closes, a site opens, a road or pass closes: "
+                                          "before and after")
+    scn.add_argument("--close-service", action="append", metavar="ID", help="close a service (repeatable)")
+    scn.add_argument("--add", action="append", metavar="TYPE@PLACE",
+                     help="add a proposed site: TYPE@TOWN or TYPE@LON,LAT, optionally :ORG "
+                          "(e.g. crisis_centre@Kulob; repeatable); a proposed shelter counts at its town")
+    scn.add_argument("--close-road", action="append", metavar="WAYID|NAME",
+                     help="close a road by way id or name, e.g. 'M41 Tavildara – Qalaikhumb' (repeatable)")
+    scn.add_argument("--season", choices=config.SEASONS, help="season of the scenario (default: summer)")
+    scn.add_argument("--baseline-season", choices=config.SEASONS,
+                     help="season of the 'before' figures (default: the scenario's)")
+    scn.add_argument("--type", nargs="+", choices=config.SERVICE_TYPES, metavar="TYPE",
+                     help="service type(s) counted (default: the types closed or added, else shelter)")
+    scn.add_argument("--threshold", type=threshold_minutes, help="minutes (default: 60)")
+    scn.add_argument("--count", choices=tuple(COUNT_MEASURES), help="women (default) or people")
+    scn.add_argument("--region", action="append", help="count only this region (repeatable)")
+    scn.add_argument("--limit", type=int, default=20, help="rows of the district and community tables")
+    scn.add_argument("--save", metavar="NAME", help="save the scenario under NAME beside the registry")
+    scn.add_argument("--replace", action="store_true", help="with --save: replace a saved scenario of that name")
+    scn.add_argument("--author", help="with --save: who saves it")
+    scn.add_argument("--load", metavar="NAME", help="start from a saved scenario (flags add to it)")
+    scn.add_argument("--list", action="store_true", help="list the saved scenarios")
+    scn.add_argument("--store", default=None,
+                     help="registry holding the saved scenarios: a GeoPackage file or a postgresql:// URL")
+    scn.add_argument("--network", type=Path, help="road network (default: $COVERAGE_NETWORK or the shipped trunk roads)")
+    scn.add_argument("--services", type=Path, help="services file (default: data/services/services.csv)")
+    scn.set_defaults(func=cmd_scenario)
     return parser
 
 

@@ -225,6 +225,8 @@ SEED_OWNERS: Mapping[str, str] = MappingProxyType(
 )
 DEFAULT_OWNER_ORG = "project"
 MAX_ADDRESS_CHARS = 500
+MAX_SCENARIO_NAME_CHARS = 120  # a saved scenario's name
+MAX_SCENARIO_BODY_CHARS = 200_000  # its JSON body (a few hundred sites and roads)
 
 USERS_FILE = PROJECT_ROOT / "private" / "users.yaml"  # Settings.users_file (env COVERAGE_USERS)
 USER_ROLES: tuple[str, ...] = ("staff", "admin")

@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 
 from coverage import analysis, config
-from coverage.analysis import seasons
+from coverage.analysis import allocation, seasons
 from coverage.digests import text_sha256
 from coverage.engine.roads import is_default_network
 from coverage.registry import store
@@ -252,3 +252,30 @@ def capacity_minutes(season: str, service_types: tuple[str, ...],
     ``threshold_min`` (:func:`coverage.analysis.capacity.service_minutes`), cached."""
     return _capacity_minutes(season, tuple(sorted(service_types)), float(threshold_min), str(network_path()),
                              inputs_key(), inputs())
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _site_plan(method: str, service_type: str, k: int, threshold_min: float, measure: str, season: str,
+               regions: tuple[str, ...], towns: tuple[str, ...], network: str, key: str,
+               _data: analysis.Inputs) -> allocation.SitePlan:
+    from coverage.engine import roads
+
+    current = settings()
+    road_network = roads.load_network(Path(network), season=season, settings=current)
+    return allocation.plan_sites(_data, service_type, method=method, k=k, threshold_min=threshold_min,
+                                 measure=measure, regions=regions, towns=towns, network=road_network,
+                                 settings=current)
+
+
+def site_plan(method: str, service_type: str, *, k: int, threshold_min: float, measure: str, season: str,
+              regions: tuple[str, ...], towns: tuple[str, ...] = ()) -> allocation.SitePlan:
+    """Suggested new sites (:func:`coverage.analysis.allocation.plan_sites`, public inputs),
+    computed once per choice and data version and shared by every session."""
+    return _site_plan(method, service_type, int(k), float(threshold_min), measure, season,
+                      tuple(sorted(regions)), tuple(towns), str(network_path()), inputs_key(), inputs())
+
+
+def site_candidates(regions: tuple[str, ...]) -> gpd.GeoDataFrame:
+    """Towns and district seats in ``regions`` that a new site may be suggested at."""
+    candidates = allocation.default_candidates(inputs())
+    return candidates[candidates["region"].isin(list(regions))].reset_index(drop=True)

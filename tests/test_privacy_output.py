@@ -43,7 +43,8 @@ def _needles() -> set[str]:
 
 NEEDLES = _needles()
 PUBLIC_PAGES = ["app.py", "pages/1_Underserved_communities.py", "pages/2_Reach.py", "pages/3_About_the_data.py",
-                "pages/4_Services_(staff).py", "pages/6_Capacity.py"]
+                "pages/4_Services_(staff).py", "pages/5_Scenarios.py", "pages/6_Capacity.py",
+                "pages/7_Report.py", "pages/8_Next_site.py"]
 
 
 def leaks(text: str) -> list[str]:
@@ -114,7 +115,7 @@ def test_no_public_page_renders_the_exact_point(private_env, page, caplog):
     assert not leaks(text), leaks(text)
     assert not leaks(caplog.text)
     # The shelter is there, at town level: the test looks at output that includes it.
-    if page in ("app.py", "pages/1_Underserved_communities.py"):
+    if page in ("app.py", "pages/1_Underserved_communities.py", "pages/5_Scenarios.py"):
         scripts = _map_scripts(at)
         assert scripts and any(PUBLIC_NAME in s for s in scripts), "the shelter is drawn on the map (at its town)"
     if page == "pages/2_Reach.py":

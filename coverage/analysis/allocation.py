@@ -617,3 +617,74 @@ def p_median(
     chosen, optimal = solve_pmedian(problem.minutes, problem.existing, problem.weights, p)
     return plan_from_choice(chosen, problem, candidates, method="pmedian", measure=measure,
                             threshold_min=threshold_min, optimal=optimal)
+
+
+def plan_sites(
+    inputs: Inputs,
+    service_type: str | Sequence[str],
+    *,
+    method: str,
+    k: int,
+    threshold_min: float,
+    measure: str = config.DEFAULT_MEASURE,
+    regions: Sequence[str] | None = None,
+    towns: Sequence[str] = (),
+    network: roads.RoutingNetwork | None = None,
+    settings: config.Settings | None = None,
+) -> SitePlan:
+    """One entry in front of :func:`maximal_covering` and :func:`p_median`, for a planner's
+    area: the communities and candidate towns of ``regions`` only.
+
+    Parameters
+    ----------
+    inputs : Inputs
+        From :func:`coverage.analysis.load_inputs` (public service points).
+    service_type : str or sequence of str
+        Type(s) of the new sites.
+    method : str
+        ``"mclp"`` (most women or people within ``threshold_min``) or ``"pmedian"``
+        (smallest weighted minutes).
+    k : int
+        Number of new sites.
+    threshold_min : float
+        Minutes that count as within reach.
+    measure : str
+        ``"women"`` (default) or ``"population"``.
+    regions : sequence of str, optional
+        Count only the communities of these regions and suggest only towns in them
+        (every existing service still counts, wherever it is); default all.
+    towns : sequence of str
+        Candidate names (:func:`candidates_named`); empty = every town and district seat of
+        ``regions`` (:func:`default_candidates`).
+    network, settings
+        As :func:`maximal_covering`.
+
+    Returns
+    -------
+    SitePlan
+        Totals count the communities of ``regions``.
+
+    Raises
+    ------
+    InputError
+        ``allocation.bad_method``; ``allocation.no_candidates`` when no town lies in
+        ``regions``; as :func:`maximal_covering`.
+    """
+    if method not in METHODS:
+        raise InputError(f"unknown method {method!r}; choose from {', '.join(METHODS)}",
+                         message_id="allocation.bad_method", field="method", value=str(method),
+                         known=list(METHODS))
+    area = inputs
+    if regions is not None:
+        chosen = list(regions)
+        area = Inputs(districts=inputs.districts, regions=inputs.regions,
+                      communities=inputs.communities[inputs.communities["region"].isin(chosen)],
+                      services=inputs.services, places=inputs.places)
+    candidates = candidates_named(inputs, towns) if len(towns) else default_candidates(inputs)
+    if regions is not None and not len(towns):
+        candidates = candidates[candidates["region"].isin(list(regions))].reset_index(drop=True)
+    options = dict(threshold_min=threshold_min, measure=measure, candidates=candidates, network=network,
+                   settings=settings)
+    if method == "mclp":
+        return maximal_covering(area, service_type, k=k, **options)
+    return p_median(area, service_type, p=k, **options)

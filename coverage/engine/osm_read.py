@@ -5,7 +5,7 @@ One pass entirely inside libosmium (C++): node locations go to a flexible in-mem
 to a temporary OPL file (libosmium's one-line-per-object text format). Python then reads
 that text in bulk: the node references and locations of all ways are parsed by numpy in one
 call, and only the ways' tags are split per way. Per way we keep its id, the tags the speed
-rules read (as one interned tag combination), its name, its ``length`` tag and its
+rules read (as one interned tag combination), its name, its ``ref`` (road number), its ``length`` tag and its
 direction; per node reference the node id and its location (EPSG:4326 degrees, exactly the
 file's decimal value). Everything else in the file is skipped in C++.
 
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -80,6 +80,8 @@ class WayTable:
     names: np.ndarray  # str, names[0] == ""
     node_name_ids: np.ndarray  # int64 ids of nodes with a ``name`` tag
     node_name_values: np.ndarray  # str, their names
+    way_ref: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))  # int32 index into ``refs``
+    refs: np.ndarray = field(default_factory=lambda: np.array([""]))  # str ``ref`` tags (road numbers), refs[0] == ""
 
 
 def read_ways(path: Path, *, progress: Progress | None = None) -> WayTable:
@@ -149,9 +151,11 @@ def parse_opl(text: bytes, source: str = "") -> WayTable:
     lat[missing] = np.nan
     combo_index: dict[tuple[tuple[str, str], ...], int] = {}
     name_index: dict[str, int] = {"": 0}
+    ref_index: dict[str, int] = {"": 0}
     n_ways = len(way_ids)
     way_combo = np.empty(n_ways, dtype=np.int32)
     way_name = np.empty(n_ways, dtype=np.int32)
+    way_ref = np.empty(n_ways, dtype=np.int32)
     length_m = np.full(n_ways, np.nan)
     for i, raw in enumerate(way_tags):
         tags = _tags(raw)
@@ -165,6 +169,11 @@ def parse_opl(text: bytes, source: str = "") -> WayTable:
         if code is None:
             code = name_index[name] = len(name_index)
         way_name[i] = code
+        ref = tags.get("ref") or ""
+        ref_code = ref_index.get(ref)
+        if ref_code is None:
+            ref_code = ref_index[ref] = len(ref_index)
+        way_ref[i] = ref_code
         if "length" in tags:
             metres = parse_length_m(tags["length"])
             if metres is not None and metres > 0:
@@ -187,6 +196,8 @@ def parse_opl(text: bytes, source: str = "") -> WayTable:
         names=np.array(list(name_index), dtype=str),
         node_name_ids=np.array(node_ids, dtype=np.int64),
         node_name_values=np.array(node_names, dtype=str),
+        way_ref=way_ref,
+        refs=np.array(list(ref_index), dtype=str),
     )
 
 

@@ -30,6 +30,7 @@ from coverage.data import services as svc
 from coverage.errors import ConfigError, InputError, PermissionDenied, StoreError, UnknownService
 from coverage.registry.permissions import Actor, can_edit, editable
 from coverage.registry.permissions import actor as _actor
+from coverage.registry.saved import SavedScenarios
 from coverage.registry.uploads import check_upload
 from coverage.views import privacy
 
@@ -202,6 +203,7 @@ class _Tx(ABC):
     (:meth:`touch`) and the columns of a table."""
 
     point_sql = "?"
+    id_column_sql = "INTEGER PRIMARY KEY"  # an auto-numbered key column (saved scenarios)
 
     def __init__(self, con: Any) -> None:
         self.con = con
@@ -223,13 +225,16 @@ class _Tx(ABC):
 
     @abstractmethod
     def column_names(self, table: str) -> set[str]:
-        """The columns ``table`` has now."""
+        """The columns ``table`` has now (empty when there is no such table)."""
+
+    def register_table(self, table: str, description: str) -> None:  # noqa: B027 (optional hook)
+        """Bookkeeping for a new non-spatial table (nothing unless the format asks for it)."""
 
 
 # --- the store -----------------------------------------------------------------------------
 
 
-class BaseServiceStore(ABC):
+class BaseServiceStore(SavedScenarios, ABC):
     """Everything the registry does, whatever database holds it (see the module
     docstring). A subclass supplies :meth:`_read` and :meth:`_write` (each yields a
     :class:`_Tx` in its own connection, so one store object may be shared by threads)

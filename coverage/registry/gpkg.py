@@ -151,6 +151,13 @@ class _SqliteTx(_Tx):
     def column_names(self, table: str) -> set[str]:
         return {r[1] for r in self.con.execute(f"PRAGMA table_info({table})")}
 
+    id_column_sql = "INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL"
+
+    def register_table(self, table: str, description: str) -> None:
+        """A GeoPackage lists every table in ``gpkg_contents`` (GIS software reads it)."""
+        self.con.execute("INSERT OR IGNORE INTO gpkg_contents (table_name, data_type, identifier, description) "
+                         "VALUES (?, 'attributes', ?, ?)", (table, table, description))
+
 
 def _file_location(path: str | os.PathLike[str] | None) -> Path:
     """The GeoPackage file :func:`store_location` names; a database URL is refused."""

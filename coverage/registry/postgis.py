@@ -103,6 +103,7 @@ class _PgTx(_Tx):
     built by PostGIS from two float parameters."""
 
     point_sql = f"ST_SetSRID(ST_MakePoint(?, ?), {SRS_ID})"
+    id_column_sql = "bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
 
     @staticmethod
     def _sql(sql: str) -> str:

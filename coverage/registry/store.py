@@ -19,6 +19,9 @@ Tables
     ``history``   one row per change: ``id, service_id, action, changed_by, changed_at``
                   (UTC ISO 8601) and ``old_values`` / ``new_values`` (JSON of the fields
                   that changed; the whole row for seed/create/import). Append-only.
+    ``scenarios`` saved what-if scenarios (``name``, ``author``, ``created_at``, JSON
+                  ``body``), made on the first save; never services
+                  (:mod:`coverage.registry.saved`).
 
 Rules every write keeps
     * the row as it will be after the change passes :func:`services.validate_services`

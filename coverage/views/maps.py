@@ -659,3 +659,23 @@ def point_map(points: gpd.GeoDataFrame, public_services: gpd.GeoDataFrame, highl
         minx, miny, maxx, maxy = points.total_bounds
         fmap.fit_bounds([(miny, minx), (maxy, maxx)])
     return fmap
+
+
+def suggested_sites_layer(sites: gpd.GeoDataFrame, service_type: str, *, layer_name: str,
+                          adds_label: str) -> folium.FeatureGroup:
+    """Suggested new sites (a location-allocation :class:`~coverage.analysis.allocation.SitePlan`'s
+    ``sites``, EPSG:4326 town points) as numbered markers in the type's colour, each
+    with a tooltip naming the town and ``adds_label``
+    (both labels already in the reader's language) (e.g. "Women it adds") with its ``adds``."""
+    _label, colour, _symbol = SERVICE_STYLE.get(service_type, (service_type, "#000000", "?"))
+    layer = folium.FeatureGroup(name=layer_name)
+    for row in sites.itertuples():  # a handful of sites (k ≤ 10), not a hot path
+        tip = f"{int(row.rank)}. {html.escape(str(row.name))} — {adds_label}: {int(row.adds):,}"
+        folium.Marker(
+            location=(row.geometry.y, row.geometry.x), tooltip=tip,
+            icon=folium.DivIcon(html=(f'<div style="background:{colour};color:#fff;border:3px solid #000;'
+                                      f'border-radius:50%;width:28px;height:28px;line-height:22px;'
+                                      f'text-align:center;font-weight:bold;font-size:14px">{int(row.rank)}</div>'),
+                                icon_size=(28, 28), icon_anchor=(14, 14)),
+        ).add_to(layer)
+    return layer
