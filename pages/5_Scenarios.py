@@ -14,7 +14,7 @@ from streamlit_folium import st_folium
 from coverage import config
 from coverage.analysis import scenarios
 from coverage.errors import CoverageError
-from coverage.views import maps
+from coverage.views import maps, messages
 from dashboard import loaders, scenario_cache, session, sidebar, texts
 
 _ = texts._
@@ -44,10 +44,13 @@ service_types = dict(zip(services["service_id"], services["type"]))
 roads_table = scenario_cache.closable_roads("summer")  # every road; winter's own closures show as such
 road_ids = dict(zip(roads_table["label"], roads_table["way_ids"]))
 road_of_way = {int(way): label for label, ways in road_ids.items() for way in ways}  # way ids outlive names
+type_label = texts.type_labeller()  # bound to this run's language (format_func may run outside it)
+language = texts.language()
+clicked_label = _("The point clicked on the map")
 
 
 def _service_label(service_id: str) -> str:
-    kind = texts.TYPE_LABELS.get(service_types.get(service_id, ""), service_types.get(service_id, ""))
+    kind = type_label(service_types.get(service_id, ""))
     return f"{service_names.get(service_id, service_id)} — {kind}"
 
 
@@ -58,7 +61,7 @@ def _apply_saved() -> None:
     try:
         saved = scenarios.scenario_from_dict(loaders.registry().load_scenario(name)["body"])
     except CoverageError as err:
-        st.session_state["scn_flash"] = ("error", str(err))
+        st.session_state["scn_flash"] = ("error", messages.error_text(err, gettext=texts.gettext()))
         return
     scenario, dropped = scenarios.applicable(data, saved)
     st.session_state[CLOSED_KEY] = list(scenario.closed_services)
@@ -90,7 +93,7 @@ def _add_site(kind: str, town: str | None, org: str) -> None:
     try:
         scenarios.scenario_from_dict({"added_sites": [site]})
     except CoverageError as err:
-        st.error(str(err))
+        st.error(messages.error_text(err, gettext=texts.gettext()))
         return
     st.session_state.setdefault(SITES_KEY, []).append(site)
 
@@ -116,13 +119,14 @@ with left:
 with right:
     with st.form("scn_add_form", clear_on_submit=True, border=True):
         st.markdown("**" + _("Add a proposed site") + "**")
-        kind = st.selectbox(_("Type"), list(config.SERVICE_TYPES), format_func=lambda t: texts.TYPE_LABELS.get(t, t),
+        kind = st.selectbox(_("Type"), list(config.SERVICE_TYPES), format_func=type_label,
                             key="scn_add_type")
         towns = scenarios.town_choices(data)
         options = ([CLICKED_POINT] if CLICK_KEY in st.session_state else []) + towns
         town = st.selectbox(_("Where"), options, key="scn_add_town", index=None,
                             placeholder=_("Pick a town, or click the map below first…"),
-                            format_func=lambda t: _("The point clicked on the map") if t == CLICKED_POINT else t)
+                            format_func=lambda t: clicked_label if t == CLICKED_POINT else
+                            texts.names.display_name(t, language))
         org = st.text_input(_("Run by (optional)"), key="scn_add_org", max_chars=120)
         if st.form_submit_button(_("Add site")):
             _add_site(kind, town, org)
@@ -144,8 +148,8 @@ result = scenarios.run_scenario(data, scenario, baseline=baseline, baseline_seas
                                 regions=choice.regions)
 
 if len(result.added):
-    shown_sites = pd.DataFrame(result.added[["name", "type", "town", "district"]]).assign(
-        type=lambda t: t["type"].map(lambda k: texts.TYPE_LABELS.get(k, k)))
+    shown_sites = texts.in_script(pd.DataFrame(result.added[["name", "type", "town", "district"]]).assign(
+        type=lambda t: t["type"].map(type_label)), "town", "district")
     st.dataframe(shown_sites, hide_index=True, width="stretch", key="scn_sites_table",
                  column_config={"name": _("Proposed site"), "type": _("Type"), "town": _("Town"),
                                 "district": _("District")})
@@ -189,7 +193,8 @@ st.markdown(_("**{n:,}** communities change status; the travel time of **{m:,}**
 
 only_changed = st.toggle(_("Only districts that change"), value=True, key="scn_only_changed")
 districts = result.districts[result.districts["change"] != 0] if only_changed else result.districts
-st.dataframe(districts[["district", "region", "population", "within_before", "within_after", "change"]],
+st.dataframe(texts.in_script(districts, "district", "region")[["district", "region", "population", "within_before",
+                                                              "within_after", "change"]],
              hide_index=True, width="stretch", key="scn_districts",
              column_config={"district": _("District"), "region": _("Region"),
                             "population": st.column_config.NumberColumn(who, format="localized"),
@@ -202,8 +207,9 @@ changed = result.changed.assign(
     minutes_before=result.changed["minutes_before"].map(texts.fmt_minutes),
     minutes_after=result.changed["minutes_after"].map(texts.fmt_minutes),
     status_after=result.changed["status_after"].map({"within": _("now within"), "beyond": _("now beyond")}))
-st.dataframe(changed[["name", "district", "region", scenario.measure, "minutes_before", "minutes_after",
-                      "status_after", "nearest_after"]],
+st.dataframe(texts.in_script(changed, "name", "district", "region")[
+                 ["name", "district", "region", scenario.measure, "minutes_before", "minutes_after", "status_after",
+                  "nearest_after"]],
              hide_index=True, width="stretch", key="scn_changed",
              column_config={"name": _("Community"), "district": _("District"), "region": _("Region"),
                             scenario.measure: st.column_config.NumberColumn(_("{who} (estimate)").format(who=who),
@@ -221,8 +227,11 @@ shown = session.map_services()
 shown = shown[~shown["service_id"].isin(scenario.closed_services)]
 map_services = gpd.GeoDataFrame(pd.concat([shown, result.added], ignore_index=True), geometry="geometry",
                                 crs=shown.crs)
-small = maps.point_map(points, map_services, tiles=choice.tiles, service_types=scenario.service_types,
-                       settings=loaders.settings(), districts=loaders.display_districts(), towns=data.communities)
+small = maps.point_map(texts.in_script(points, "name", "district"), map_services, tiles=choice.tiles,
+                       service_types=scenario.service_types, settings=loaders.settings(),
+                       districts=texts.in_script(loaders.display_districts(), "district"),
+                       towns=texts.in_script(data.communities, "name"), measure=scenario.measure,
+                       gettext=texts.gettext())
 if not len(points):  # nothing changes yet: show the regions counted, ready for a click
     counted_area = data.communities[data.communities["region"].isin(choice.regions)]
     minx, miny, maxx, maxy = (counted_area if len(counted_area) else data.communities).total_bounds
@@ -259,7 +268,7 @@ with save_col:
                     name=done["name"], author=done["author"], date=done["created_at"]))
                 st.rerun()
             except CoverageError as err:
-                st.error(str(err))
+                st.error(messages.error_text(err, gettext=texts.gettext()))
 with load_col:
     if saved.empty:
         st.caption(_("No saved scenarios yet."))
@@ -272,7 +281,7 @@ with load_col:
                 st.session_state["scn_flash"] = ("success", _("Deleted '{name}'.").format(name=picked))
                 st.rerun()
             except CoverageError as err:
-                st.error(str(err))
+                st.error(messages.error_text(err, gettext=texts.gettext()))
 if not saved.empty:
     st.dataframe(saved, hide_index=True, width="stretch", key="scn_saved",
                  column_config={"name": _("Name"), "author": _("Saved by"), "created_at": _("Date (UTC)")})
@@ -299,6 +308,7 @@ if not saved.empty:
                                     "change": st.column_config.NumberColumn(_("Change"), format="localized"),
                                     "left_out": _("Closed services no longer open")})
         districts_side = pd.DataFrame(by_district).fillna(0).astype(int)
-        districts_side = districts_side[(districts_side != 0).any(axis=1)].reset_index(names="district")
+        districts_side = texts.in_script(districts_side[(districts_side != 0).any(axis=1)].reset_index(names="district"),
+                                         "district")
         st.dataframe(districts_side, hide_index=True, width="stretch", key="scn_compare_districts",
                      column_config={"district": _("District (change in each scenario)")})

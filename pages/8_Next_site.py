@@ -11,7 +11,7 @@ from streamlit_folium import st_folium
 from coverage import config
 from coverage.analysis import scenarios
 from coverage.errors import CoverageError
-from coverage.views import maps
+from coverage.views import maps, messages
 from dashboard import loaders, scenario_cache, session, sidebar, texts
 
 _ = texts._
@@ -29,7 +29,8 @@ whom, who = texts.counted(choice.measure), texts.counted(choice.measure, capital
 st.caption(_("Suggestions among the towns and district seats of {regions}, given the services open today. "
              "Counts: {whom} in the 2020 census (village figures are estimates shared out from district "
              "totals); minutes: car travel, {season} roads.").format(
-    regions=", ".join(choice.regions), whom=whom, season=choice.season))
+    regions=", ".join(texts.names.display_name(r, texts.language()) for r in choice.regions), whom=whom,
+    season=texts.season_word(choice.season)))
 
 types = list(config.SERVICE_TYPES)
 default_type = choice.service_types[0] if choice.service_types else types[0]
@@ -40,12 +41,13 @@ METHOD_LABELS = {
 with st.form("next_site_form"):
     col_type, col_k, col_method = st.columns([2, 1, 2])
     service_type = col_type.selectbox(_("Type of the new site"), types, index=types.index(default_type),
-                                      format_func=lambda t: texts.TYPE_LABELS.get(t, t), key="next_site_type")
+                                      format_func=texts.type_labeller(), key="next_site_type")
     k = col_k.number_input(_("New sites"), min_value=1, max_value=10, value=3, step=1, key="next_site_k")
     method = col_method.radio(_("Aim"), list(METHOD_LABELS), format_func=METHOD_LABELS.get, key="next_site_method")
     candidates = loaders.site_candidates(choice.regions)
+    town_names = {n: texts.names.display_name(str(n), texts.language()) for n in candidates["name"].unique()}
     towns = st.multiselect(_("Only consider these towns (empty: every town and district seat)"),
-                           sorted(candidates["name"].unique()), key="next_site_towns")
+                           sorted(town_names), key="next_site_towns", format_func=town_names.get)
     asked = st.form_submit_button(_("Suggest sites"), type="primary")
 
 wanted = (method, service_type, int(k), choice.threshold_min, choice.measure, choice.season,
@@ -57,7 +59,7 @@ if asked:
                                      measure=choice.measure, season=choice.season, regions=tuple(choice.regions),
                                      towns=tuple(towns))
         except CoverageError as err:
-            st.error(str(err))
+            st.error(messages.error_text(err, gettext=texts.gettext()))
             st.stop()
     st.session_state[PLAN_KEY] = (wanted, plan)
 stored = st.session_state.get(PLAN_KEY)
@@ -68,7 +70,7 @@ asked_for, plan = stored
 if asked_for != wanted:
     st.warning(_("The choices have changed since these suggestions were made: press 'Suggest sites' again."))
 service_type = asked_for[1]
-kind = texts.TYPE_LABELS.get(service_type, service_type).lower()
+kind = texts.type_label(service_type).lower()
 
 col_now, col_after, col_total = st.columns(3)
 col_now.metric(_("{who} within {t:g} min today").format(who=who, t=plan.threshold_min),
@@ -83,7 +85,7 @@ if plan.adds == 0:
         t=plan.threshold_min, kind=kind))
 
 adds_label = _("{who} it adds").format(who=who)
-sites = plan.sites
+sites = texts.in_script(plan.sites, "name", "district", "region")  # names in the session's script
 columns = {"rank": _("Rank"), "name": _("Town"), "district": _("District"), "region": _("Region"),
            "adds": st.column_config.NumberColumn(adds_label, format="localized")}
 shown = ["rank", "name", "district", "region", "adds"]
@@ -98,7 +100,8 @@ st.caption(_("Each site's figure counts what it adds after the sites ranked abov
 
 small = maps.point_map(gpd.GeoDataFrame(geometry=[], crs=config.CRS_STORE), session.map_services(),
                        tiles=choice.tiles, service_types=(service_type,), settings=loaders.settings(),
-                       districts=loaders.display_districts(), towns=loaders.inputs().communities)
+                       districts=texts.in_script(loaders.display_districts(), "district"),
+                       towns=texts.in_script(loaders.inputs().communities, "name"), gettext=texts.gettext())
 maps.suggested_sites_layer(sites, service_type, layer_name=_("Suggested sites"),
                            adds_label=adds_label).add_to(small)
 if len(sites):
@@ -107,8 +110,9 @@ if len(sites):
     small.fit_bounds([(miny - pad, minx - pad), (maxy + pad, maxx + pad)])
 st_folium(small, height=420, use_container_width=True, returned_objects=[], key="next_site_map")
 
-picked = st.multiselect(_("Sites to try in a scenario"), list(sites["name"]), default=list(sites["name"]),
-                        key="next_site_pick")
+site_names = dict(zip(plan.sites["name"], sites["name"]))  # the stored name (the scenario's town) → shown name
+picked = st.multiselect(_("Sites to try in a scenario"), list(site_names), default=list(site_names),
+                        key="next_site_pick", format_func=site_names.get)
 if st.button(_("Add to the scenario"), disabled=not picked, key="next_site_add"):
     scenario_cache.propose_sites([scenarios.ProposedSite(type=service_type, town=str(name)) for name in picked])
     st.success(_("Added {n} proposed {kind} site(s) to this session's scenario.").format(n=len(picked), kind=kind))

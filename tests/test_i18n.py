@@ -253,14 +253,15 @@ def test_the_language_comes_from_the_link_and_sessions_do_not_share_it(app_env):
 
 @pytest.mark.parametrize("page", ["pages/1_Underserved_communities.py", "pages/2_Reach.py",
                                   "pages/3_About_the_data.py", "pages/4_Services_(staff).py", "pages/6_Capacity.py",
-                                  "pages/7_Report.py"])
+                                  "pages/7_Report.py", "pages/5_Scenarios.py", "pages/8_Next_site.py"])
 def test_every_page_renders_in_tajik(app_env, page):
     at = AppTest.from_file(str(PROJECT_ROOT / page), default_timeout=120)
     at.query_params["lang"] = "tg"
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     assert CYRILLIC.search(at.title[0].value) and not LATIN.search(at.title[0].value), at.title[0].value
-    words = " ".join(m.value for m in at.markdown) + " ".join(s.value for s in at.subheader)
+    main = at.main  # the page's own words, not the sidebar's
+    words = " ".join(e.value for kind in (main.markdown, main.subheader, main.caption, main.info) for e in kind)
     assert set(words) & TAJIK_LETTERS
 
 

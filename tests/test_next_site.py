@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from coverage import config
 from coverage.analysis import allocation
 from coverage.errors import InputError
+from coverage.views import names
 
 PAGE = str(PROJECT_ROOT / "pages" / "8_Next_site.py")
 
@@ -58,7 +59,7 @@ def test_the_page_shows_the_library_plan_and_adds_it_to_the_scenario(app_env):
     assert int(today.value.replace(",", "")) == expected.covered_before
     assert int(after.value.replace(",", "")) == expected.covered_after
     table = next(f.value for f in at.dataframe if "adds" in f.value.columns)
-    assert list(table["name"]) == list(expected.sites["name"])
+    assert list(table["name"]) == list(names.display_names(expected.sites, "en"))  # in the session's script
     assert list(table["adds"]) == list(expected.sites["adds"])
 
     at.button(key="next_site_add").click()

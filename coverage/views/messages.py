@@ -132,7 +132,16 @@ TEMPLATES: dict[str, str] = {
     "allocation.site_count": N_("The number of new sites must be a whole number from 1 to {max_count} (the "
                                 "candidates), not {value}."),
     "allocation.unknown_candidate": N_("No town or community named '{value}' to try as a site."),
+    "allocation.bad_method": N_("Unknown method '{value}'; choose from {known}."),
     "od.bad_limit": N_("The time limit must be a non-negative number of minutes, not {limit_minutes}."),
+    # what-if scenarios
+    "scenario.bad_body": N_("Not a readable scenario: {problem}."),
+    "scenario.site_location": N_("Proposed site {site} ({type}): give a town, or a point inside Tajikistan."),
+    "scenario.site_syntax": N_("'{text}': write a proposed site as TYPE@TOWN or TYPE@LON,LAT (optionally :ORG), "
+                               "e.g. crisis_centre@Kulob."),
+    "scenario.unknown_road": N_("No road named '{road}' on the network."),
+    "scenario.unknown_service": N_("No open service with id(s) {service_ids}."),
+    "scenario.unknown_town": N_("No town or village named '{town}' in the data."),
     # road network files
     "network.no_roads": N_("{path}: no drivable roads found."),
     "network.not_a_file": N_("{path}: not a regular file (a folder, device or pipe)."),
@@ -161,10 +170,16 @@ TEMPLATES: dict[str, str] = {
                                             "change it."),
     "registry.permission_denied.import": N_("{user} may import services only for {organisation}, not {foreign}."),
     "registry.permission_denied.owner": N_("Only an admin may hand a service to another organisation."),
+    "registry.permission_denied.scenario": N_("{user} may not replace or delete the scenario '{name}': someone "
+                                              "else saved it."),
     "registry.postgis_missing": N_("The registry database needs the PostGIS extension."),
     "registry.refused": N_("The registry database refused the change."),
+    "registry.scenario_body": N_("The scenario '{name}' cannot be saved (not plain data, or too large)."),
+    "registry.scenario_exists": N_("A scenario named '{name}' exists already; choose another name or replace it."),
+    "registry.scenario_name": N_("A scenario needs a name of 1 to {max_chars} characters."),
     "registry.service_id_fixed": N_("A service id never changes; close this service and add a new one."),
     "registry.unknown_column": N_("unknown column (known: {known})"),
+    "registry.unknown_scenario": N_("No saved scenario named '{name}'."),
     "registry.unknown_export_format": N_("Unknown export format '{format}' (one of {known})."),
     "registry.unreadable": N_("Cannot read the registry ({reason})."),
     "registry.unsupported_location": N_("Registry location '{scheme}://…' is not supported; give a file path or a "
