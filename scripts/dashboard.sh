@@ -10,4 +10,4 @@ if [ ! -f data/boundaries/districts.gpkg ] || [ ! -f data/communities/communitie
     .venv/bin/python -m coverage data --download
   fi
 fi
-exec .venv/bin/python -m streamlit run app.py --server.headless true --browser.gatherUsageStats false "$@"
+exec .venv/bin/python -m dashboard.serve --server.headless true --browser.gatherUsageStats false "$@"

@@ -114,13 +114,14 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def running_streamlit(env: dict[str, str], log_path: Path, *extra_args: str):
-    """``streamlit run app.py`` on a free localhost port with ``env`` added to this
-    process's environment, output in ``log_path``; yields the base URL and stops the
-    server (terminate, then kill) when the block ends."""
+    """``streamlit run app.py`` (through ``dashboard.serve``, as the README starts it) on a
+    free localhost port with ``env`` added to this process's environment, output in
+    ``log_path``; yields the base URL and stops the server (terminate, then kill) when the
+    block ends."""
     port = _free_port()
     with log_path.open("w") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+            [sys.executable, "-m", "dashboard.serve", "--server.port", str(port),
              "--server.address", "127.0.0.1", "--server.headless", "true", "--browser.gatherUsageStats", "false",
              *extra_args],
             cwd=PROJECT_ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,

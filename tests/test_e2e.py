@@ -137,6 +137,10 @@ def test_clicking_a_district_shows_its_figures(streamlit_server, browser, tmp_pa
 
 def _pick_district(page, typed: str) -> None:
     """Choose a district in the Map page's picker: focus the box, type part of a name, Enter."""
+    # While a run is redrawing the page, the picker of the run before may still be shown
+    # beside the new one: wait for the run to settle on one.
+    page.wait_for_function("() => document.querySelectorAll('input[aria-label=\"District\"]').length === 1",
+                           timeout=60_000)
     box = page.get_by_role("combobox", name="District")
     box.focus()
     page.keyboard.type(typed)
@@ -249,6 +253,25 @@ def test_choices_follow_across_pages_and_live_in_the_url(streamlit_server, brows
     assert "Women within 240 min" in other.inner_text("body")
     other.screenshot(path=str(tmp_path / "from_link.png"))
     fresh.close()
+
+
+def test_a_shared_link_is_the_first_request_of_a_fresh_server(app_env, browser, tmp_path):
+    """A link to a page other than the map, opened before anyone has opened the map: the
+    page still comes with the entry page's navigation and the link's choices (Streamlit's
+    older pages-folder layout would name the map page "app" and drop the shared sidebar)."""
+    from conftest import running_streamlit
+
+    with running_streamlit(app_env, tmp_path / "streamlit.log") as base:
+        context = browser.new_context(viewport={"width": 1366, "height": 900})
+        page = context.new_page()
+        page.goto(base + "/Reach?threshold=90&types=crisis_centre")
+        page.get_by_role("heading", name="Reach by organisation").wait_for(timeout=90_000)
+        wait_idle(page)
+        nav = page.get_by_test_id("stSidebarNav")
+        assert nav.get_by_role("link", name="Map", exact=True).count() == 1
+        assert nav.get_by_role("link", name="app", exact=True).count() == 0
+        assert page.get_by_role("slider", name="Threshold (minutes by road)").input_value() == "90"
+        context.close()
 
 
 def test_sign_in_works_on_a_fresh_install_without_a_secret_variable(app_env, browser, tmp_path, monkeypatch):
