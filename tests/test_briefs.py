@@ -223,6 +223,9 @@ def test_a_briefs_place_names_are_in_the_script_of_its_language(public, tmp_path
         shown = content.underserved[column]
         assert shown.str.contains(script).all() and not shown.str.contains(other).any(), list(shown)
     assert (content.area, content.region) == (("Кӯлоб", "Хатлон") if language == "tg" else ("Kulob", "Khatlon"))
+    # the seat and the nearest towns named as the district take its own spelling, not a transliteration
+    assert {h.seat for h in content.nearest if h.seat} == {content.area}
+    assert set(content.underserved["nearest_town"]) == {content.area}
     out = tmp_path / f"kulob_{language}.pdf"
     out.write_bytes(briefs.brief_pdf(inputs, times, area, result, gettext=i18n.translator(language),
                                      language=language))

@@ -142,14 +142,17 @@ def brief_in_language(brief: Brief, language: str, *, district_names: dict[str, 
     known = district_names or {}
 
     def place(name: object) -> object:
-        return names.display_name(str(name), language) if isinstance(name, str) and name else name
+        # a seat or town named as its district (Kulob) takes the district's own spelling (Кӯлоб)
+        if not (isinstance(name, str) and name):
+            return name
+        return known.get(name) or names.display_name(name, language)
 
     rows = brief.underserved
     if len(rows):
         rows = rows.assign(name=names.display_names(rows, language).to_numpy(),
                            district=names.display_names(rows, language, column="district", known=known).to_numpy(),
                            nearest_town=rows["nearest_town"].map(place).to_numpy())
-    area = known.get(brief.area) or place(brief.area) if brief.area_kind == "district" else place(brief.area)
+    area = place(brief.area)
     return replace(brief, area=str(area), region=str(place(brief.region)), underserved=rows,
                    nearest=tuple(replace(help_, seat=place(help_.seat)) for help_ in brief.nearest))
 

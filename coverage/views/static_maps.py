@@ -59,6 +59,14 @@ def _english(text: str) -> str:
     return text
 
 
+LEGEND_TITLE_CHARS = 28  # a legend title's line in the legend column (Russian and Tajik run longer)
+
+
+def _legend_title(text: str) -> str:
+    """``text`` wrapped to the legend column, so a long translation is not cut at the page edge."""
+    return "\n".join(textwrap.wrap(text, LEGEND_TITLE_CHARS)) or text
+
+
 def minute_class_labels(gettext: Gettext | None = None) -> list[str]:
     """The legend's minute classes ('0–30 min', …, 'over 240 min'), translated."""
     _ = gettext or _english
@@ -314,14 +322,15 @@ def area_map(
     handles = [Patch(facecolor=c, edgecolor="#333333", linewidth=0.3, label=label)
                for c, label in zip(maps.MINUTE_COLOURS, minute_class_labels(_))]
     handles.append(Patch(facecolor=maps.UNREACHABLE_COLOUR, label=_("no road route")))
-    first = ax_legend.legend(handles=handles, title=_("Community: minutes to nearest"), loc="upper left",
+    first = ax_legend.legend(handles=handles, title=_legend_title(_("Community: minutes to nearest")), loc="upper left",
                              fontsize=6.5, title_fontsize=7, frameon=False, alignment="left")
     ax_legend.add_artist(first)
     service_handles = [Line2D([], [], linestyle="none", marker=SERVICE_MARKERS.get(t, "o"), markersize=7,
                               markerfacecolor=maps.SERVICE_STYLE.get(t, ("", "#000000"))[1],
                               markeredgecolor="white", label=service_type_label(t, _)) for t in shown_types]
     service_handles.append(Line2D([], [], color="#222222", linewidth=1.3, label=_("District boundary")))
-    ax_legend.legend(handles=service_handles, title=_("Services (shelters at town level)"), loc="lower left",
+    ax_legend.legend(handles=service_handles, title=_legend_title(_("Services (shelters at town level)")),
+                     loc="lower left",
                      fontsize=6.5, title_fontsize=7, frameon=False, alignment="left")
     if title:
         fig.text(0.01, 0.985, title, ha="left", va="top", fontsize=10, fontweight="bold")
