@@ -36,7 +36,7 @@ from coverage.data import services, sources
 from coverage.engine import roads, travel
 from coverage.errors import CoverageError, OutputError
 from coverage.registry import auth, store
-from coverage.views import i18n, messages
+from coverage.views import i18n, messages, names
 from coverage.views.labels import fmt_hours, fmt_minutes, measure_columns
 
 console = Console()
@@ -371,7 +371,9 @@ def _site_table(plan: allocation.SitePlan, args: argparse.Namespace) -> Table:
     if plan.method == "pmedian":
         table.add_column("minutes saved per person", justify="right")
     for row in plan.sites.itertuples(index=False):
-        cells = [str(row.rank), str(row.name), str(row.district), short_region(row.region), f"{row.adds:,}"]
+        # the table is English: town names in Latin script whatever the gazetteer stores (Исфара → Isfara)
+        cells = [str(row.rank), names.display_name(str(row.name), "en"), str(row.district), short_region(row.region),
+                 f"{row.adds:,}"]
         if plan.method == "pmedian":
             total = plan.total or 1
             cells.append(f"{row.minutes_saved / total:.1f}")

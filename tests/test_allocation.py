@@ -4,6 +4,7 @@ below, brute force on small random ones, and the default data checked against a 
 from __future__ import annotations
 
 import itertools
+import re
 
 import geopandas as gpd
 import numpy as np
@@ -224,5 +225,6 @@ def test_cli_site_prints_sites_and_what_they_add(prepared_data_dir, capsys):
     assert code == 0
     assert "adds" in out and "Women within 60 min of a crisis centre" in out
     assert "Running HiGHS" not in out
+    assert not re.search(r"[\u0400-\u04FF]", out), "the English table names towns in Latin script"
     code = main(["--data-dir", str(prepared_data_dir), "site", "--k", "0"])
     assert code == 2 and "number of new sites" in capsys.readouterr().out
