@@ -47,7 +47,8 @@ with st.form("next_site_form"):
     candidates = loaders.site_candidates(choice.regions)
     town_names = {n: texts.names.display_name(str(n), texts.language()) for n in candidates["name"].unique()}
     towns = st.multiselect(_("Only consider these towns (empty: every town and district seat)"),
-                           sorted(town_names), key="next_site_towns", format_func=town_names.get)
+                           sorted(town_names), key="next_site_towns", format_func=town_names.get,
+                           placeholder=_("Every town and district seat"))
     asked = st.form_submit_button(_("Suggest sites"), type="primary")
 
 wanted = (method, service_type, int(k), choice.threshold_min, choice.measure, choice.season,
