@@ -202,16 +202,17 @@ def test_tajik_letters_are_real_text_in_the_pdf_and_drawn_by_the_map(public, tmp
     render_page_one(out, "brief_kulob_tajik_letters")
 
 
-@pytest.mark.parametrize("language", ["tg", "en"])
+@pytest.mark.parametrize("language", ["tg", "ru", "en"])
 def test_a_briefs_place_names_are_in_the_script_of_its_language(public, tmp_path, language):
     """Community, district and region names come in one script per language (Cyrillic for
-    Tajik, Latin for English), the district by the data's own Tajik name."""
+    Tajik and Russian, Latin for English), the district by the data's own name, and the
+    brief's words in its language."""
     import re
 
     from coverage.views import i18n
 
-    script = re.compile(r"[\u0400-\u04FF]" if language == "tg" else r"[A-Za-z]")
-    other = re.compile(r"[A-Za-z]" if language == "tg" else r"[\u0400-\u04FF]")
+    script = re.compile(r"[\u0400-\u04FF]" if language != "en" else r"[A-Za-z]")
+    other = re.compile(r"[A-Za-z]" if language != "en" else r"[\u0400-\u04FF]")
     inputs, times, _settings = public
     area = briefs.find_area(inputs.districts, district="Kulob")
     result = briefs.area_analysis(inputs, times, area, ["shelter"], threshold_min=60)
@@ -222,7 +223,8 @@ def test_a_briefs_place_names_are_in_the_script_of_its_language(public, tmp_path
     for column in ("name", "district"):
         shown = content.underserved[column]
         assert shown.str.contains(script).all() and not shown.str.contains(other).any(), list(shown)
-    assert (content.area, content.region) == (("Кӯлоб", "Хатлон") if language == "tg" else ("Kulob", "Khatlon"))
+    assert (content.area, content.region) == {"tg": ("Кӯлоб", "Хатлон"), "ru": ("Кулоб", "Хатлон"),
+                                              "en": ("Kulob", "Khatlon")}[language]
     # the seat and the nearest towns named as the district take its own spelling, not a transliteration
     assert {h.seat for h in content.nearest if h.seat} == {content.area}
     assert set(content.underserved["nearest_town"]) == {content.area}
@@ -233,6 +235,8 @@ def test_a_briefs_place_names_are_in_the_script_of_its_language(public, tmp_path
     for community in content.underserved["name"]:
         assert any(line.strip().startswith(community) for line in text.splitlines()), community
     assert (content.area in text) and content.region in text
+    heading = i18n.translator(language)("Nearest help by road")
+    assert heading in text and (language == "en" or heading != "Nearest help by road")
 
 
 # --- the map ---------------------------------------------------------------------------------
