@@ -277,6 +277,18 @@ class _Page(FPDF):
     def text_width(self) -> float:
         return self.w - self.l_margin - self.r_margin
 
+    def title_block(self, title: str, made_on: dt.date) -> None:
+        """The page's title (bold, wrapped clear of the date) and its date at the top right."""
+        self.set_font(FONT, "B", 15)
+        self.multi_cell(self.text_width - 30, 7, title, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        top = self.get_y()
+        self.set_xy(self.w - self.r_margin - 30, PAGE_MARGIN_MM + 0.8)
+        self.set_font(FONT, "", 8)
+        self.set_text_color(*MUTED)
+        self.cell(30, 5, fmt_date(made_on), align="R")
+        self.set_xy(self.l_margin, top)
+        self.set_text_color(*INK)
+
     def heading(self, text: str, size: float = 10.5) -> None:
         self.set_font(FONT, "B", size)
         self.set_text_color(*ACCENT)
@@ -400,14 +412,7 @@ def brief_pdf(brief: Brief, map_png: bytes, *, gettext: Gettext | None = None) -
     _ = gettext or _english
     title = brief_title(brief, _)
     pdf = _Page(title)
-    pdf.set_font(FONT, "B", 15)
-    pdf.multi_cell(pdf.text_width - 30, 7, title, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    top = pdf.get_y()
-    pdf.set_xy(pdf.w - pdf.r_margin - 30, PAGE_MARGIN_MM + 0.8)
-    pdf.set_font(FONT, "", 8)
-    pdf.set_text_color(*MUTED)
-    pdf.cell(30, 5, fmt_date(brief.made_on), align="R")
-    pdf.set_xy(pdf.l_margin, top)
+    pdf.title_block(title, brief.made_on)
     pdf.para(brief_subtitle(brief, _), 9, colour=MUTED, height=4.6)
     pdf.ln(1)
 
@@ -472,14 +477,7 @@ def reach_pdf(summary: ReachSummary, *, gettext: Gettext | None = None) -> bytes
     _ = gettext or _english
     title = _("Reach per organisation: {region}").format(region=summary.region)
     pdf = _Page(title)
-    pdf.set_font(FONT, "B", 15)
-    pdf.multi_cell(pdf.text_width - 30, 7, title, align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    top = pdf.get_y()
-    pdf.set_xy(pdf.w - pdf.r_margin - 30, PAGE_MARGIN_MM + 0.8)
-    pdf.set_font(FONT, "", 8)
-    pdf.set_text_color(*MUTED)
-    pdf.cell(30, 5, fmt_date(summary.made_on), align="R")
-    pdf.set_xy(pdf.l_margin, top)
+    pdf.title_block(title, summary.made_on)
     who = counted_word(summary.measure, _)
     pdf.para(_("{Who} within {thresholds} minutes by road of any {types} of each organisation, {season}. "
                "{total} {who} live in the region (2020 census). A person near several organisations counts for "
