@@ -256,6 +256,28 @@ def wait_idle(page, timeout_s: float = 90.0) -> None:
     raise AssertionError(f"Streamlit still running after {timeout_s:.0f} s")
 
 
+def execute_behind_the_store(registry, statement: str) -> None:
+    """Run one SQL ``statement`` on the registry's database itself (PostGIS, or the
+    GeoPackage's SQLite), past the store's own rules: how an older or tampered database
+    is made for a test."""
+    from coverage.registry.base import StoreURL
+
+    if isinstance(registry.path, StoreURL):
+        import psycopg
+
+        with psycopg.connect(str(registry.path), autocommit=True) as con:
+            con.execute(statement)
+        return
+    import sqlite3
+
+    con = sqlite3.connect(registry.path)
+    try:
+        con.execute(statement)
+        con.commit()
+    finally:
+        con.close()
+
+
 # --- the registry on both back-ends (as geopandas parametrises its I/O engines) --------------
 
 PG_BIN = Path(os.environ.get("COVERAGE_PG_BIN", "/usr/lib/postgresql/15/bin"))

@@ -10,16 +10,15 @@ the upload call by ``test_bad_inputs.py``.
 from __future__ import annotations
 
 import json
-import sqlite3
 
 import pandas as pd
 import pytest
+from conftest import execute_behind_the_store
 
 from coverage import config
 from coverage.data import services as svc
 from coverage.errors import ServicesError
 from coverage.registry import edits, uploads
-from coverage.registry.base import StoreURL
 from coverage.views import labels
 from coverage.views.history import history_lines
 
@@ -88,18 +87,7 @@ def test_the_form_comparison_treats_equal_places_as_unchanged():
 
 def _drop_places(registry) -> None:
     """Make the registry look like one created before ``places`` existed."""
-    if isinstance(registry.path, StoreURL):
-        import psycopg
-
-        with psycopg.connect(str(registry.path), autocommit=True) as con:
-            con.execute("ALTER TABLE services DROP COLUMN places")
-    else:
-        con = sqlite3.connect(registry.path)
-        try:
-            con.execute("ALTER TABLE services DROP COLUMN places")
-            con.commit()
-        finally:
-            con.close()
+    execute_behind_the_store(registry, "ALTER TABLE services DROP COLUMN places")
 
 
 def test_the_registry_keeps_places_with_history_and_unknown_stays_unknown(registry):

@@ -27,6 +27,7 @@ from conftest import (
     FakeUser,
     crash_writer,
     csv_bytes,
+    execute_behind_the_store,
     good_row,
     no_exact_point_in,
     pg_dump,
@@ -552,18 +553,8 @@ def test_a_shelter_marked_not_confidential_is_stored_confidential_and_never_publ
 
 def test_a_shelter_stored_unflagged_before_the_rule_is_still_read_as_confidential(registry):
     registry.add(shelter_row(), "alice")
-    if is_postgis(registry):
-        import psycopg
-
-        with psycopg.connect(str(registry.path), autocommit=True) as con:
-            con.execute("UPDATE services SET confidential = false WHERE service_id = 'TEST-SH-EXACT'")
-    else:
-        con = sqlite3.connect(registry.path)
-        try:
-            con.execute("UPDATE services SET confidential = 0 WHERE service_id = 'TEST-SH-EXACT'")
-            con.commit()
-        finally:
-            con.close()
+    # false in PostgreSQL, 0 in the GeoPackage's SQLite: both spell it FALSE
+    execute_behind_the_store(registry, "UPDATE services SET confidential = FALSE WHERE service_id = 'TEST-SH-EXACT'")
     assert registry.get("TEST-SH-EXACT")["confidential"] is True
     assert registry.services().set_index("service_id").loc["TEST-SH-EXACT", "confidential"]
     no_exact_point_in(registry.export("csv", public=True, places=town_places()).decode("utf-8"))
