@@ -31,6 +31,7 @@ candidates (towns and district seats), so the result is a public figure.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -676,10 +677,7 @@ def plan_sites(
                          known=list(METHODS))
     area = inputs
     if regions is not None:
-        chosen = list(regions)
-        area = Inputs(districts=inputs.districts, regions=inputs.regions,
-                      communities=inputs.communities[inputs.communities["region"].isin(chosen)],
-                      services=inputs.services, places=inputs.places)
+        area = dataclasses.replace(inputs, communities=inputs.communities[inputs.communities["region"].isin(list(regions))])
     candidates = candidates_named(inputs, towns) if len(towns) else default_candidates(inputs)
     if regions is not None and not len(towns):
         candidates = candidates[candidates["region"].isin(list(regions))].reset_index(drop=True)
